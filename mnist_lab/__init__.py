@@ -1,0 +1,9 @@
+"""mnist-lab: helpers behind a notebook course on deep learning with Keras and MNIST.
+
+Submodules, imported on demand: ``data`` (loading and preparing digits),
+``profile`` (full or quick run settings), ``models`` (one builder per model of
+the series), ``train`` (schedules, seeds, run records), ``plot`` and ``fonts``
+(pictures), ``checks`` (self-checks for the tasks).
+"""
+
+__version__ = "0.1.0"

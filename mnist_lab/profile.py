@@ -1,0 +1,42 @@
+"""Run profiles: the tutorials' full settings, or a quick profile for CI.
+
+Each notebook keeps its real settings in one visible parameters cell and
+passes them through :func:`shrink`. With the environment variable
+``MNIST_LAB_QUICK=1`` (set by the test suite and ``mnist-lab run --quick``)
+epochs and sample counts shrink to the numbers defined here, in this one
+place, so every notebook runs in well under a minute on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import os
+
+QUICK_ENV = "MNIST_LAB_QUICK"
+QUICK_EPOCHS = 2
+QUICK_TRAIN_SIZE = 1000
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def is_quick() -> bool:
+    """True when the quick profile is on (``MNIST_LAB_QUICK`` set to 1/true/yes/on)."""
+    return os.environ.get(QUICK_ENV, "").strip().lower() in _TRUE
+
+
+def shrink(epochs: int, train_size: int | None = None) -> tuple[int, int | None]:
+    """Return ``(epochs, train_size)``, shrunk when the quick profile is on.
+
+    ``train_size=None`` means every training image. Full runs get their
+    arguments back unchanged.
+
+    >>> shrink(100, None)  # with MNIST_LAB_QUICK unset
+    (100, None)
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    if not is_quick():
+        return epochs, train_size
+    small = QUICK_TRAIN_SIZE if train_size is None else min(train_size, QUICK_TRAIN_SIZE)
+    print(f"Quick profile ({QUICK_ENV}=1): {min(epochs, QUICK_EPOCHS)} epochs, "
+          f"at most {small:,} training images. Unset {QUICK_ENV} for the real settings.")
+    return min(epochs, QUICK_EPOCHS), small

@@ -1,0 +1,29 @@
+"""Fixtures: real MNIST digits for tests, from whatever source is available."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_lab import data
+
+SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+
+
+@pytest.fixture(scope="session")
+def mnist_small():
+    """Real MNIST training digits: ``../shared`` copy, or the quick-profile sources.
+
+    Returns ``(x, y)`` uint8 arrays, a few thousand digits.
+    """
+    (x_train, y_train), _ = data.load_data("mnist")
+    return x_train, y_train
+
+
+@pytest.fixture(scope="session")
+def digits(mnist_small):
+    """500 real MNIST digits, ``(x, y)`` uint8, 50 of each class where possible."""
+    x, y = mnist_small
+    keep = np.concatenate([np.flatnonzero(y == k)[:50] for k in range(10)])
+    keep = np.random.default_rng(0).permutation(keep)
+    return x[keep], y[keep]

