@@ -1,0 +1,444 @@
+"""Training helpers: learning-rate decay, seeds, epoch timing and one-line run records.
+
+A typical notebook cell::
+
+    set_seed(42)
+    model = models.dense_network(hidden=(128,))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    timer = EpochTimer()
+    history = model.fit(x_train, y_train, epochs=20, validation_data=(x_val, y_val),
+                        callbacks=[timer, learning_rate_callback(exponential_decay())])
+    report(RunRecord.from_fit("relu 128", model, history, timer=timer))
+
+which shows ``relu 128 | 101,770 params | 20 epochs | 0.41 s/epoch | best val
+97.12% (epoch 14)``. :func:`format_table` puts several records side by side.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+import random
+import time
+from collections.abc import Mapping
+from typing import Callable, NamedTuple
+
+from ._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
+import keras
+import numpy as np
+
+RESULT_MIMETYPE = "application/vnd.mnist-lab.result+json"
+"""Mimetype under which :func:`report` attaches a record's JSON to a notebook output."""
+
+
+# --- learning-rate schedules -------------------------------------------------
+
+
+def exponential_decay(initial_rate: float = 0.01, decay: float = 0.6) -> Callable[[int], float]:
+    """Return ``schedule(epoch) = initial_rate * decay ** epoch`` (epoch counted from 0).
+
+    The defaults are the second tutorial's 0.01 * 0.6^epoch; its batch-norm
+    step uses ``decay=0.666``. The value is a plain Python float, which is
+    what ``keras.callbacks.LearningRateScheduler`` accepts.
+
+    >>> schedule = exponential_decay(0.01, 0.6)
+    >>> [round(schedule(epoch), 6) for epoch in range(3)]
+    [0.01, 0.006, 0.0036]
+    """
+    if isinstance(initial_rate, bool) or not isinstance(initial_rate, (int, float)) \
+            or not math.isfinite(initial_rate) or initial_rate <= 0:
+        raise ValueError(f"initial_rate must be a positive number, got {initial_rate!r}")
+    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 < decay <= 1:
+        raise ValueError(f"decay must be a factor in (0, 1], got {decay!r}")
+    initial_rate, decay = float(initial_rate), float(decay)
+
+    def schedule(epoch: int) -> float:
+        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+            raise ValueError(f"epoch must be an integer >= 0 (Keras counts from 0), got {epoch!r}")
+        return initial_rate * decay ** int(epoch)
+
+    schedule.__doc__ = f"Learning rate {initial_rate:g} * {decay:g} ** epoch."
+    return schedule
+
+
+def _takes_current_rate(schedule: Callable) -> bool:
+    """True when ``schedule`` accepts ``(epoch, lr)``, as Keras' two-argument schedules do."""
+    try:
+        parameters = inspect.signature(schedule).parameters.values()
+    except (TypeError, ValueError):  # builtins without a signature
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in parameters)
+
+
+def _current_rate(optimizer) -> float:
+    # float() rather than keras.ops.convert_to_numpy: with NumPy 2 the latter (used
+    # inside Keras' own LearningRateScheduler) emits a DeprecationWarning about
+    # __array__(copy=...) for TensorFlow variables.
+    if not hasattr(optimizer, "learning_rate"):
+        raise ValueError(f"optimizer {type(optimizer).__name__} has no learning_rate to schedule")
+    return float(optimizer.learning_rate)
+
+
+class _LearningRateScheduler(keras.callbacks.LearningRateScheduler):
+    """Keras' LearningRateScheduler, reading the current rate without NumPy deprecation warnings."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        rate = self.schedule(epoch, _current_rate(optimizer))
+        optimizer.learning_rate = rate
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {rate:.6g}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = _current_rate(self.model.optimizer)
+
+
+def learning_rate_callback(schedule: Callable, verbose: int = 0) -> keras.callbacks.LearningRateScheduler:
+    """A ``keras.callbacks.LearningRateScheduler`` that sets the rate from ``schedule`` each epoch.
+
+    ``schedule`` is ``schedule(epoch)`` or Keras' ``schedule(epoch, lr)``; its
+    result (a float, NumPy scalar or tensor) is turned into the plain Python
+    float Keras 3 requires. The rate is also logged as ``learning_rate`` in
+    the history. (A thin subclass of Keras' callback that reads the current
+    rate with ``float()``, avoiding a NumPy 2 DeprecationWarning raised by
+    Keras' own ``LearningRateScheduler`` in TF 2.21 / Keras 3.15.)
+
+    >>> callback = learning_rate_callback(exponential_decay(0.01, 0.666))
+    >>> # model.fit(x, y, epochs=10, callbacks=[callback])
+    """
+    if not callable(schedule):
+        raise ValueError(f"schedule must be a function of the epoch, e.g. exponential_decay(), got {schedule!r}")
+    with_rate = _takes_current_rate(schedule)
+
+    def as_float(epoch, lr=None):
+        value = schedule(epoch, lr) if with_rate else schedule(epoch)
+        try:
+            rate = float(value)  # Python/NumPy scalars and 0-d tensors
+        except (TypeError, ValueError):
+            raise ValueError(f"schedule({epoch}) must return a number, got {value!r}") from None
+        if not math.isfinite(rate) or rate < 0:
+            raise ValueError(f"schedule({epoch}) must return a finite rate >= 0, got {rate!r}")
+        return rate
+
+    return _LearningRateScheduler(as_float, verbose=verbose)
+
+
+# --- reading a History -------------------------------------------------------
+
+
+class Best(NamedTuple):
+    """Best validation accuracy of a run and the 1-based epoch (as Keras prints it) where it happened."""
+
+    accuracy: float
+    epoch: int
+
+
+def _history_dict(history) -> Mapping:
+    values = getattr(history, "history", history)
+    if not isinstance(values, Mapping):
+        raise ValueError(f"expected a keras History (what fit returns) or its .history dict, "
+                         f"got {type(history).__name__}")
+    return values
+
+
+def best_val_accuracy(history, key: str = "val_accuracy") -> Best:
+    """The validation accuracy of a run, defined as its maximum over epochs, and where it happened.
+
+    ``history`` is what ``model.fit`` returns, or its ``.history`` dict.
+    Epochs are counted from 1, like Keras' "Epoch 3/10"; on ties the first
+    epoch wins. ``key`` names another metric, e.g. ``"val_sparse_categorical_accuracy"``.
+
+    >>> best_val_accuracy({"val_accuracy": [0.91, 0.95, 0.94]})
+    Best(accuracy=0.95, epoch=2)
+    """
+    values = _history_dict(history)
+    if key not in values:
+        if key.startswith("val_") and key[4:] in values:
+            remedy = "pass validation_data=(x_val, y_val) (or validation_split) to fit"
+        else:
+            remedy = 'compile with metrics=["accuracy"] and pass validation_data to fit'
+        raise ValueError(f"history has no {key!r} (it has {sorted(values) or 'nothing'}); {remedy}")
+    series = [float(v) for v in values[key]]
+    if not series:
+        raise ValueError(f"history[{key!r}] is empty; train for at least one epoch")
+    if "loss" in values and len(values["loss"]) != len(series):
+        raise ValueError(f"history has {len(values['loss'])} epochs of loss but {len(series)} of {key!r}; "
+                         f"validate every epoch (validation_freq=1) to locate the best epoch")
+    if any(math.isnan(v) for v in series):
+        raise ValueError(f"history[{key!r}] contains NaN; the run diverged")
+    best = max(range(len(series)), key=lambda i: (series[i], -i))
+    return Best(accuracy=series[best], epoch=best + 1)
+
+
+# --- reproducibility ---------------------------------------------------------
+
+
+def _op_determinism(enable: bool) -> None:
+    import tensorflow as tf
+
+    if enable:
+        tf.config.experimental.enable_op_determinism()
+        return
+    # TF 2.21's public API can only switch determinism on; the matching switch-off
+    # lives next to it in tensorflow.python.framework.config (not public API).
+    from tensorflow.python.framework import config as tf_config
+
+    is_enabled = getattr(tf_config, "is_op_determinism_enabled", None)
+    disable = getattr(tf_config, "disable_op_determinism", None)
+    if is_enabled is not None and disable is not None and is_enabled():
+        disable()
+
+
+def set_seed(seed: int, deterministic: bool = False) -> None:
+    """Seed Python's ``random``, NumPy, TensorFlow and Keras so a run can be repeated.
+
+    Same seed, same builder: same initial weights, same shuffling and dropout
+    masks. On CPU that is usually enough for identical losses. With
+    ``deterministic=True`` TensorFlow's op determinism is switched on too, so
+    ops with several possible implementations pick a reproducible one; the
+    cost is slower training (some GPU kernels and parallel input pipelines
+    are replaced by serial ones), and ops without a deterministic
+    implementation (several on GPU) raise an error instead of running.
+
+    Op determinism is a process-wide switch that stays on after the call. TF
+    2.21 has no public call to switch it off, so ``deterministic=False`` turns
+    it off again through TensorFlow's internal ``disable_op_determinism``
+    (when it exists) if an earlier call switched it on.
+
+    >>> set_seed(42)
+    >>> set_seed(42, deterministic=True)  # slower, bit-for-bit repeatable
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    if not isinstance(deterministic, bool):
+        raise ValueError(f"deterministic must be True or False, got {deterministic!r}")
+    keras.utils.set_random_seed(int(seed))  # random, numpy, tensorflow and Keras' own seed generator
+    _op_determinism(deterministic)
+
+
+# --- timing ------------------------------------------------------------------
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Callback recording the wall-clock seconds of each epoch of a ``fit``.
+
+    ``epoch_seconds`` holds one entry per epoch (training plus validation) and
+    is reset when a new ``fit`` starts; ``seconds_per_epoch`` is their mean.
+    Nothing is excluded, so note that epoch 1 also includes tracing and
+    compiling the training function and is usually the slowest.
+
+    >>> timer = EpochTimer()
+    >>> # model.fit(x, y, epochs=5, callbacks=[timer]); timer.seconds_per_epoch
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.epoch_seconds: list[float] = []
+        self._start: float | None = None
+
+    def on_train_begin(self, logs=None):
+        self.epoch_seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._start is not None:
+            self.epoch_seconds.append(time.perf_counter() - self._start)
+            self._start = None
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        """Mean wall seconds per epoch."""
+        if not self.epoch_seconds:
+            raise ValueError("no epoch timed yet; pass the timer to fit(callbacks=[timer])")
+        return sum(self.epoch_seconds) / len(self.epoch_seconds)
+
+
+# --- run records -------------------------------------------------------------
+
+
+def _fraction(value, what: str) -> float:
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(f"{what} must be an accuracy between 0 and 1, got {value!r}")
+    return number
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.2f}%"
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.2f}" if value >= 0.1 else f"{value:.3f}"
+
+
+@dataclasses.dataclass
+class RunRecord:
+    """Headline numbers of one training run, printable on one line and storable as JSON.
+
+    Accuracies are fractions in [0, 1]; ``best_epoch`` counts from 1.
+    Fields left ``None`` (no timer, no test evaluation) are left out of the
+    line. Values are stored as plain ``int``/``float`` so ``to_dict()`` goes
+    straight into ``json.dumps``.
+
+    >>> record = RunRecord("relu 128", 101770, 20, 0.41, 0.9712, 14, test_accuracy=0.968)
+    >>> print(record)
+    relu 128 | 101,770 params | 20 epochs | 0.41 s/epoch | best val 97.12% (epoch 14) | test 96.80%
+    """
+
+    name: str
+    params: int
+    epochs: int
+    seconds_per_epoch: float | None
+    best_val_accuracy: float
+    best_epoch: int
+    test_accuracy: float | None = None
+    images_per_second: float | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"name must be a non-empty string, got {self.name!r}")
+        self.params = int(self.params)
+        self.epochs = int(self.epochs)
+        self.best_epoch = int(self.best_epoch)
+        if self.params < 0:
+            raise ValueError(f"params must be >= 0, got {self.params}")
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        if not 1 <= self.best_epoch <= self.epochs:
+            raise ValueError(f"best_epoch must be between 1 and epochs={self.epochs}, got {self.best_epoch}")
+        self.best_val_accuracy = _fraction(self.best_val_accuracy, "best_val_accuracy")
+        if self.test_accuracy is not None:
+            self.test_accuracy = _fraction(self.test_accuracy, "test_accuracy")
+        for field in ("seconds_per_epoch", "images_per_second"):
+            value = getattr(self, field)
+            if value is not None:
+                value = float(value)
+                if not value > 0:
+                    raise ValueError(f"{field} must be a positive number or None, got {value!r}")
+                setattr(self, field, value)
+
+    @classmethod
+    def from_fit(cls, name: str, model, history, timer: EpochTimer | None = None,
+                 test_accuracy: float | None = None, images_per_second: float | None = None) -> RunRecord:
+        """Build a record from a trained model, the History ``fit`` returned, and optionally its timer.
+
+        ``params`` is ``model.count_params()``, ``epochs`` the number of epochs
+        in ``history``, the best validation accuracy comes from
+        :func:`best_val_accuracy` (so ``fit`` needs ``validation_data``).
+
+        >>> # RunRecord.from_fit("lenet5", model, history, timer=timer, test_accuracy=0.989)
+        """
+        values = _history_dict(history)
+        best = best_val_accuracy(values)
+        return cls(
+            name=name,
+            params=model.count_params(),
+            epochs=len(values["val_accuracy"]),  # == len(values["loss"]), checked above
+            seconds_per_epoch=None if timer is None else timer.seconds_per_epoch,
+            best_val_accuracy=best.accuracy,
+            best_epoch=best.epoch,
+            test_accuracy=test_accuracy,
+            images_per_second=images_per_second,
+        )
+
+    def __str__(self) -> str:
+        parts = [self.name, f"{self.params:,} params", f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"]
+        if self.seconds_per_epoch is not None:
+            parts.append(f"{_seconds(self.seconds_per_epoch)} s/epoch")
+        if self.images_per_second is not None:
+            parts.append(f"{self.images_per_second:,.0f} images/s")
+        parts.append(f"best val {_percent(self.best_val_accuracy)} (epoch {self.best_epoch})")
+        if self.test_accuracy is not None:
+            parts.append(f"test {_percent(self.test_accuracy)}")
+        return " | ".join(parts)
+
+    def to_dict(self) -> dict:
+        """The fields as a dict of plain str/int/float/None, ready for ``json.dumps``."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping) -> RunRecord:
+        """Rebuild a record from :meth:`to_dict` output (e.g. read back from a notebook's JSON)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"unknown RunRecord fields {unknown}; expected some of {sorted(names)}")
+        required = {f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING}
+        missing = sorted(required - set(values))
+        if missing:
+            raise ValueError(f"RunRecord dict lacks fields {missing}")
+        return cls(**values)
+
+
+def _in_ipython() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return get_ipython() is not None
+
+
+def report(record: RunRecord) -> None:
+    """Show a record's one-line summary; in Jupyter also attach its JSON to the cell output.
+
+    The JSON goes under the mimetype ``application/vnd.mnist-lab.result+json``
+    so a notebook runner can read the headline numbers back from the executed
+    notebook. Outside IPython the line is just printed.
+
+    >>> report(RunRecord("relu 128", 101770, 20, 0.41, 0.9712, 14))
+    relu 128 | 101,770 params | 20 epochs | 0.41 s/epoch | best val 97.12% (epoch 14)
+    """
+    if not isinstance(record, RunRecord):
+        raise TypeError(f"report needs a RunRecord, got {type(record).__name__}")
+    line = str(record)
+    if _in_ipython():
+        from IPython.display import display
+
+        display({"text/plain": line, RESULT_MIMETYPE: record.to_dict()}, raw=True)
+    else:
+        print(line)
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", r"\|").replace("\n", " ")
+
+
+def format_table(records, reference: Mapping[str, str] | None = None, reference_title: str = "reference") -> str:
+    """A Markdown table comparing runs: model, parameters, s/epoch, best val acc, test acc.
+
+    ``reference`` optionally maps a record's name to text for one more column,
+    e.g. the tutorials' full-MNIST figures; names without an entry get "—"
+    and entries without a record are ignored. Display it in a notebook with
+    ``IPython.display.Markdown(format_table(records))``.
+
+    >>> print(format_table([RunRecord("relu 128", 101770, 20, 0.41, 0.9712, 14, test_accuracy=0.968)]))
+    | model | parameters | s/epoch | best val acc | test acc |
+    |:--|--:|--:|--:|--:|
+    | relu 128 | 101,770 | 0.41 | 97.12% (epoch 14) | 96.80% |
+    """
+    records = list(records)
+    if not records:
+        raise ValueError("format_table needs at least one RunRecord")
+    for record in records:
+        if not isinstance(record, RunRecord):
+            raise ValueError(f"format_table needs RunRecords, got {type(record).__name__}")
+    header = ["model", "parameters", "s/epoch", "best val acc", "test acc"]
+    align = [":--", "--:", "--:", "--:", "--:"]
+    if reference is not None:
+        header.append(reference_title)
+        align.append(":--")
+    lines = ["| " + " | ".join(map(_cell, header)) + " |", "|" + "|".join(align) + "|"]
+    for r in records:
+        row = [r.name, f"{r.params:,}", _seconds(r.seconds_per_epoch),
+               f"{_percent(r.best_val_accuracy)} (epoch {r.best_epoch})", _percent(r.test_accuracy)]
+        if reference is not None:
+            row.append(reference.get(r.name, "—"))
+        lines.append("| " + " | ".join(map(_cell, row)) + " |")
+    return "\n".join(lines)
