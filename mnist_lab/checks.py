@@ -1,0 +1,101 @@
+"""Self-checks for the Task cells: call one after your answer.
+
+Each check prints a short confirmation when the answer is right, and raises
+:class:`CheckFailed` with a hint when it is not. No grading server: the
+checks recompute the answer from the model or data you pass in.
+
+>>> checks.check_weight_count(7850, model)  # doctest: +SKIP
+Correct: the model has 7,850 weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class CheckFailed(AssertionError):
+    """Your answer does not match; the message says what to look at."""
+
+
+def _fail(message: str):
+    raise CheckFailed(message)
+
+
+def check_predictions(predicted, probabilities) -> None:
+    """Predicted digits must be the most probable class of each row."""
+    probabilities = np.asarray(probabilities)
+    predicted = np.asarray(predicted)
+    if probabilities.ndim != 2:
+        _fail(f"probabilities should be 2-D (samples, classes), got shape {probabilities.shape}")
+    if predicted.shape != (len(probabilities),):
+        _fail(f"expected one predicted digit per sample, shape ({len(probabilities)},); got {predicted.shape}. "
+              "Hint: take the argmax along axis=1, the class axis.")
+    expected = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != expected)
+    if len(wrong):
+        i = wrong[0]
+        _fail(f"{len(wrong):,} of {len(predicted):,} predictions differ from the most probable class; "
+              f"e.g. sample {i}: you have {predicted[i]}, the highest probability is for {expected[i]}.")
+    print(f"Correct: {len(predicted):,} predicted digits, each the most probable class.")
+
+
+def check_accuracy(accuracy, labels, predicted, tolerance: float = 1e-6) -> None:
+    """An accuracy must be the fraction of predictions equal to the labels (0..1)."""
+    labels, predicted = np.asarray(labels), np.asarray(predicted)
+    if labels.shape != predicted.shape:
+        _fail(f"labels {labels.shape} and predictions {predicted.shape} must have the same shape")
+    expected = float(np.mean(labels == predicted))
+    accuracy = float(accuracy)
+    if abs(accuracy - 100 * expected) <= 100 * tolerance and expected != 0:
+        _fail(f"{accuracy} looks like a percentage; give the accuracy as a fraction, {expected:.4f}.")
+    if abs(accuracy - expected) > tolerance:
+        _fail(f"{accuracy:.4f} is not the fraction of correct predictions ({expected:.4f}). "
+              "Hint: compare predicted and true labels element-wise and take the mean.")
+    print(f"Correct: accuracy {expected:.4f} ({int(round(expected * len(labels))):,} of {len(labels):,}).")
+
+
+def check_model_accuracy(accuracy, model, x, y, tolerance: float = 1e-3) -> None:
+    """An accuracy computed by hand must agree with the model's own evaluation."""
+    predicted = np.asarray(model.predict(x, verbose=0)).argmax(axis=1)
+    expected = float(np.mean(predicted == np.asarray(y)))
+    if abs(float(accuracy) - expected) > tolerance:
+        _fail(f"your accuracy {float(accuracy):.4f} differs from the model's {expected:.4f} on the same data. "
+              "Did you use the same images, scaled the same way?")
+    print(f"Correct: your accuracy matches the model's, {expected:.4f}.")
+
+
+def check_weight_count(answer, model) -> None:
+    """A stated number of weights must equal the model's parameter count."""
+    expected = int(model.count_params())
+    if int(answer) != expected:
+        per_layer = ", ".join(f"{layer.name}: {layer.count_params():,}" for layer in model.layers)
+        hint = ("too few: did you forget the biases (one per output unit)?" if int(answer) < expected
+                else "too many: layers without weights (pooling, flatten, dropout) add none.")
+        _fail(f"{int(answer):,} is not right, the model has {expected:,} weights; {hint} Per layer: {per_layer}.")
+    print(f"Correct: the model has {expected:,} weights.")
+
+
+def check_model_shape(model, input_shape=None, output_shape=(10,), layer_types=None) -> None:
+    """A model must take ``input_shape``, output ``output_shape`` and, optionally, use the given layer types."""
+    got_in = tuple(model.inputs[0].shape[1:]) if getattr(model, "inputs", None) else None
+    got_out = tuple(model.outputs[0].shape[1:]) if getattr(model, "outputs", None) else None
+    if got_in is None or got_out is None:
+        _fail("the model is not built; start it with keras.Input(shape=...) so its shapes are known")
+    if input_shape is not None and got_in != tuple(input_shape):
+        _fail(f"the model takes inputs of shape {got_in}, expected {tuple(input_shape)}")
+    if output_shape is not None and got_out != tuple(output_shape):
+        _fail(f"the model outputs shape {got_out}, expected {tuple(output_shape)}: one probability per class")
+    if layer_types:
+        names = [type(layer).__name__ for layer in model.layers]
+        for wanted, count in layer_types.items():
+            if names.count(wanted) < count:
+                _fail(f"expected at least {count} {wanted} layer(s), found {names.count(wanted)}; layers: {names}")
+    print(f"Correct: the model maps {got_in} to {got_out}.")
+
+
+def check_at_least(value, threshold, what: str = "validation accuracy") -> None:
+    """A result must reach a threshold, e.g. a task's accuracy target."""
+    if float(value) < float(threshold):
+        _fail(f"{what} {float(value):.4f} is below the target {float(threshold):.4f}; "
+              "train longer, or change the architecture, and compare on the validation set.")
+    print(f"Correct: {what} {float(value):.4f} reaches {float(threshold):.4f}.")

@@ -1,0 +1,199 @@
+"""The ``mnist-lab`` command: run the series headless, benchmark it, make student copies.
+
+    mnist-lab run [NOTEBOOK ...] [--quick] [--dataset mnist|fashion_mnist] [--out DIR]
+    mnist-lab bench [--dataset ...] [--epochs N] [--seeds K] [--out DIR]
+    mnist-lab student [NOTEBOOK ...] --out DIR
+
+Errors the user can fix (missing data, bad arguments, existing outputs) end
+with one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import data
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+def _default_notebooks() -> list[Path]:
+    for folder in (Path.cwd() / "notebooks", Path(__file__).resolve().parents[1] / "notebooks"):
+        found = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+        if found:
+            return found
+    raise UsageError("no notebooks found: run from the repository root, or name the notebooks")
+
+
+def _notebook_paths(names) -> list[Path]:
+    if not names:
+        return _default_notebooks()
+    paths = [Path(n) for n in names]
+    for p in paths:
+        if not p.is_file():
+            raise UsageError(f"{p}: no such notebook")
+        if p.suffix != ".ipynb":
+            raise UsageError(f"{p}: not a notebook (.ipynb)")
+    return paths
+
+
+def _output_folder(out: str | None, sources: list[Path], kind: str, force: bool = False) -> Path:
+    folder = Path(out) if out else Path("runs") / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
+    folder = folder.resolve()
+    if any(folder == p.resolve().parent for p in sources):
+        raise UsageError(f"--out {folder} holds the source notebooks; choose another folder")
+    clashes = [folder / p.name for p in sources if (folder / p.name).exists()]
+    if clashes and not force:
+        raise UsageError(f"{clashes[0]} exists; choose another --out or pass --force to overwrite")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _headline(records: list[dict]) -> str:
+    """The notebook's headline: its last tested record, else its last record."""
+    if not records:
+        return "—"
+    tested = [r for r in records if r.get("test_accuracy") is not None]
+    r = tested[-1] if tested else records[-1]
+    if r.get("test_accuracy") is not None:
+        return f"{100 * r['test_accuracy']:.2f}% test ({r['name']})"
+    return f"{100 * r['best_val_accuracy']:.2f}% val ({r['name']})"
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def cmd_run(args) -> int:
+    from tqdm.auto import tqdm
+
+    from . import notebooks
+
+    sources = _notebook_paths(args.notebooks)
+    out = _output_folder(args.out, sources, "run", force=args.force)
+    if args.quick:
+        os.environ["MNIST_LAB_QUICK"] = "1"
+    rows, failed = [], 0
+    for src in sources:
+        nb = notebooks.read(src)
+        if args.dataset:
+            notebooks.inject_parameters(nb, DATASET=args.dataset)
+        start = time.monotonic()
+        with tqdm(total=sum(c.cell_type == "code" for c in nb.cells), desc=src.stem, unit="cell",
+                  leave=True, file=sys.stderr) as bar:
+            def advance(index, total):
+                bar.n = index
+                bar.refresh()
+            try:
+                notebooks.execute(nb, cwd=src.resolve().parent, timeout=args.timeout, on_cell=advance)
+                bar.n = bar.total
+                status = "ok"
+            except notebooks.CellError as e:
+                status = f"FAILED at cell {e.index}: {e.error}"
+                failed += 1
+        notebooks.write(nb, out / src.name)
+        rows.append([src.name, status, f"{time.monotonic() - start:.0f} s", _headline(notebooks.results(nb))])
+    print(_table(rows, ["notebook", "status", "time", "headline accuracy"]))
+    print(f"executed copies in {out}")
+    return 1 if failed else 0
+
+
+def cmd_bench(args) -> int:
+    from . import bench
+
+    if args.epochs < 1:
+        raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
+    if args.seeds < 1:
+        raise UsageError(f"--seeds must be at least 1, got {args.seeds}")
+    out = _output_folder(args.out, [], f"bench-{args.dataset}")
+    for name in ("results.md", "results.png"):
+        if (out / name).exists():
+            raise UsageError(f"{out / name} exists; choose another --out")
+    (x_train, y_train), (x_test, y_test) = data.load_data(args.dataset)
+    stages = bench.STAGES if not args.stages else [s for s in bench.STAGES if s.name in args.stages]
+    seeds = list(range(args.seeds))
+    n_val = round(len(x_train) * 0.1)
+    title = bench.describe_run(args.dataset, len(x_train) - n_val, n_val, len(x_test), args.epochs, seeds)
+    print(title)
+    start = time.monotonic()
+    results = []
+    for stage in stages:
+        print(f"{stage.name} (notebook {stage.notebook})")
+        results += bench.run_stages(x_train, y_train, x_test, y_test, epochs=args.epochs, seeds=seeds,
+                                    stages=[stage])
+    speeds = bench.pipeline_comparison(x_train, y_train)
+    md, png = bench.write_report(results, out, title, speeds)
+    print()
+    print(bench.markdown_table(results))
+    print(f"\nInput pipeline: NumPy {speeds['numpy']:,.0f} images/s, tf.data {speeds['tf.data']:,.0f} "
+          f"images/s, ratio {speeds['ratio']:.2f}")
+    print(f"total {time.monotonic() - start:.0f} s; wrote {md} and {png}")
+    return 0
+
+
+def cmd_student(args) -> int:
+    from . import student
+
+    sources = _notebook_paths(args.notebooks)
+    copies = student.make_student_copies(sources, args.out)
+    for c in copies:
+        print(f"{c.source} -> {c.target}: {c.tasks} solution{'s' if c.tasks != 1 else ''} stripped")
+    total = sum(c.tasks for c in copies)
+    print(f"{len(copies)} student notebook{'s' if len(copies) != 1 else ''}, "
+          f"{total} solution{'s' if total != 1 else ''} stripped, in {Path(args.out).resolve()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mnist-lab", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="execute notebooks headless, in order, each in a fresh kernel")
+    run.add_argument("notebooks", nargs="*", help="notebooks to run (default: notebooks/NN_*.ipynb)")
+    run.add_argument("--quick", action="store_true", help="quick profile: few epochs, few images")
+    run.add_argument("--dataset", choices=data.DATASETS, help="switch every notebook's DATASET")
+    run.add_argument("--out", help="folder for the executed copies (default: runs/run-TIMESTAMP)")
+    run.add_argument("--force", action="store_true", help="overwrite executed copies already in --out")
+    run.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell (default 3600)")
+    run.set_defaults(func=cmd_run)
+
+    bench = sub.add_parser("bench", help="train the final model of every stage and compare them")
+    bench.add_argument("--dataset", choices=data.DATASETS, default="mnist")
+    bench.add_argument("--epochs", type=int, default=10, help="epochs per stage (default 10)")
+    bench.add_argument("--seeds", type=int, default=2, help="seeds per stage, for mean and spread (default 2)")
+    bench.add_argument("--stages", nargs="+", metavar="NAME", help="only these stages (by name)")
+    bench.add_argument("--out", help="folder for results.md and results.png (default: runs/bench-...)")
+    bench.set_defaults(func=cmd_bench)
+
+    student = sub.add_parser("student", help="write student copies with the worked solutions stripped")
+    student.add_argument("notebooks", nargs="*", help="solution notebooks (default: notebooks/NN_*.ipynb)")
+    student.add_argument("--out", required=True, help="folder for the student copies (not notebooks/)")
+    student.set_defaults(func=cmd_student)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (UsageError, data.DataNotFoundError, FileExistsError, ValueError) as e:
+        print(f"mnist-lab {args.command}: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("mnist-lab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

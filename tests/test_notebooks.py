@@ -1,0 +1,76 @@
+"""Every notebook follows the series' conventions and is committed clean."""
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from mnist_lab import notebooks, student
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+BADGE = "https://colab.research.google.com/github/mnist-lab/mnist-lab/blob/main/notebooks/{}"
+by_name = pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+
+
+def test_series_is_numbered_in_order():
+    numbers = [int(p.name[:2]) for p in NOTEBOOKS]
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 1
+
+
+@by_name
+def test_committed_clean(path):
+    """Stored outputs only where nbval checks them; no execution counts or run metadata."""
+    raw = json.loads(path.read_text())
+    nb = nbformat.reads(path.read_text(), as_version=4)
+    nbformat.validate(nb)
+    assert set(raw["metadata"]) <= set(notebooks.KEEP_METADATA)
+    for i, cell in enumerate(nb.cells):
+        assert set(cell.metadata) <= {"tags"}, f"cell {i} has metadata {dict(cell.metadata)}"
+        if cell.cell_type != "code":
+            continue
+        assert cell.execution_count is None, f"cell {i} has an execution count"
+        if not notebooks.is_checked(cell):
+            assert cell.outputs == [], f"cell {i} stores outputs but nbval does not check them"
+        for out in cell.outputs:
+            assert out.get("name") != "stderr", f"cell {i} stores stderr output"
+            assert out.get("output_type") != "error", f"cell {i} stores an error"
+
+
+@by_name
+def test_structure(path):
+    nb = notebooks.read(path)
+    first = nb.cells[0]
+    assert first.cell_type == "markdown" and re.match(rf"# {int(path.name[:2])}\. ", first.source)
+    assert BADGE.format(path.name) in first.source, "Colab badge must point at this notebook's own path"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert "google.colab" in code[0].source and "%pip install" in code[0].source
+    params = nb.cells[notebooks.parameters_index(nb)]
+    assert re.search(r'^DATASET = "mnist"', params.source, re.M), "parameters cell must define DATASET"
+    assert sum("parameters" in c.metadata.get("tags", []) for c in nb.cells) == 1
+    later = "\n".join(c.source for c in nb.cells[notebooks.parameters_index(nb) + 1:] if c.cell_type == "code")
+    if re.search(r"^EPOCHS = ", params.source, re.M):
+        assert "profile.shrink(" in later, "EPOCHS must pass through profile.shrink"
+
+
+@by_name
+def test_every_task_has_a_solution(path):
+    nb = notebooks.read(path)
+    tasks = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "**Task.**" in c.source]
+    assert tasks, "no task cells"
+    for i in tasks:
+        assert i + 1 < len(nb.cells) and student.BEGIN in nb.cells[i + 1].source, \
+            f"task in cell {i} is not followed by a solution cell"
+    _, regions = student.student_notebook(nb, name=path.name)
+    assert regions >= len(tasks)
+
+
+@by_name
+def test_current_keras_api(path):
+    source = "\n".join(c.source for c in notebooks.read(path).cells if c.cell_type == "code")
+    assert not re.search(r"compile\(\s*['\"]", source), "compile() with positional arguments"
+    assert "tf.keras" not in source, "use keras (Keras 3) directly"
+    assert not re.search(r"layers\.\w+\([^)]*input_shape=", source), "use keras.Input, not a layer's input_shape="
+    assert not re.search(r"\blr\s*=", source), "use learning_rate="
