@@ -1,13 +1,13 @@
-"""Test-wide settings: quick profile, headless plotting, nbval hygiene.
+"""Test-wide settings: quick profile and nbval hygiene.
 
 Lives at the repository root so it applies to ``tests/`` and ``notebooks/``
-alike; notebook kernels inherit the environment set here.
+alike; notebook kernels inherit the environment set here (so it sets no
+MPLBACKEND: kernels keep Jupyter's inline backend, as for a student).
 """
 
 import os
 
 os.environ.setdefault("MNIST_LAB_QUICK", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 

@@ -261,9 +261,11 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int = 128, shuffle: b
     Caching keeps the decoded arrays in memory; shuffling (a buffer as large
     as the data, reshuffled every epoch) feeds batches in a new order each
     epoch; prefetching prepares the next batch while the model trains on the
-    current one. Pass the result straight to ``model.fit``.
+    current one. Pass the result straight to ``model.fit`` with
+    ``shuffle=False`` (the dataset already shuffles; Keras warns otherwise).
 
     >>> train_ds = make_dataset(x_train, y_train, batch_size=100)  # doctest: +SKIP
+    >>> model.fit(train_ds, epochs=10, shuffle=False)  # doctest: +SKIP
     """
     from ._tf import tf
 

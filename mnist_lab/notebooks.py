@@ -41,23 +41,28 @@ def is_checked(cell) -> bool:
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Strip outputs except in checked cells, execution counts and run metadata.
 
-    Returns the notebook (changed in place), ready to commit.
+    Checked cells keep their outputs and are numbered 1, 2, ... (nbval wants
+    an execution count on a cell with stored outputs). Returns the notebook
+    (changed in place), ready to commit.
     """
     nb.metadata = {k: v for k, v in nb.metadata.items() if k in KEEP_METADATA}
     if "language_info" in nb.metadata:
         nb.metadata["language_info"] = {"name": "python"}
+    checked = 0
     for i, cell in enumerate(nb.cells):
         tags = cell.get("metadata", {}).get("tags")
         cell.metadata = {"tags": tags} if tags else {}
         cell.id = f"cell-{i}"  # stable ids keep diffs small
         if cell.cell_type != "code":
             continue
-        cell.execution_count = None
-        if not is_checked(cell):
-            cell.outputs = []
+        if is_checked(cell):  # nbval wants a count on a cell with stored outputs: number them 1, 2, ...
+            checked += 1
+            cell.execution_count = checked
+        else:
+            cell.execution_count, cell.outputs = None, []
         for out in cell.outputs:
             if "execution_count" in out:
-                out["execution_count"] = None
+                out["execution_count"] = cell.execution_count
     nb.nbformat, nb.nbformat_minor = 4, 5
     return nb
 

@@ -2,8 +2,11 @@
 
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pytest
+
+matplotlib.use("Agg")  # this process only: notebook kernels keep their own backend
 
 from mnist_lab import data
 

@@ -27,12 +27,16 @@ def test_committed_clean(path):
     nb = nbformat.reads(path.read_text(), as_version=4)
     nbformat.validate(nb)
     assert set(raw["metadata"]) <= set(notebooks.KEEP_METADATA)
+    checked = 0
     for i, cell in enumerate(nb.cells):
         assert set(cell.metadata) <= {"tags"}, f"cell {i} has metadata {dict(cell.metadata)}"
         if cell.cell_type != "code":
             continue
-        assert cell.execution_count is None, f"cell {i} has an execution count"
-        if not notebooks.is_checked(cell):
+        if notebooks.is_checked(cell):
+            checked += 1
+            assert cell.execution_count == checked, f"checked cell {i} should be numbered {checked}"
+        else:
+            assert cell.execution_count is None, f"cell {i} has an execution count"
             assert cell.outputs == [], f"cell {i} stores outputs but nbval does not check them"
         for out in cell.outputs:
             assert out.get("name") != "stderr", f"cell {i} stores stderr output"
