@@ -120,7 +120,11 @@ def cmd_bench(args) -> int:
         if (out / name).exists():
             raise UsageError(f"{out / name} exists; choose another --out")
     (x_train, y_train), (x_test, y_test) = data.load_data(args.dataset)
-    stages = bench.STAGES if not args.stages else [s for s in bench.STAGES if s.name in args.stages]
+    names = [s.name for s in bench.STAGES]
+    unknown = [n for n in args.stages or [] if n not in names]
+    if unknown:
+        raise UsageError(f"unknown stage {unknown[0]!r}; stages are: {', '.join(names)}")
+    stages = [s for s in bench.STAGES if not args.stages or s.name in args.stages]
     seeds = list(range(args.seeds))
     n_val = round(len(x_train) * 0.1)
     title = bench.describe_run(args.dataset, len(x_train) - n_val, n_val, len(x_test), args.epochs, seeds)

@@ -1,0 +1,98 @@
+"""The mnist-lab command: run, bench, and their errors."""
+
+
+import nbformat
+import numpy as np
+import pytest
+
+from mnist_lab import bench, train
+from mnist_lab.cli import main
+
+
+def write_nb(path, *sources, tag_first=True):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    if tag_first:
+        nb.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(nb, str(path))
+    return path
+
+
+@pytest.fixture
+def lessons(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    ok = write_nb(src / "01_ok.ipynb", 'DATASET = "mnist"',
+                  "import os\nprint('dataset', DATASET, 'quick', os.environ.get('MNIST_LAB_QUICK'))",
+                  "from mnist_lab import train\n"
+                  "train.report(train.RunRecord('tiny', 10, 2, 0.5, 0.91, 2, test_accuracy=0.875))")
+    bad = write_nb(src / "02_bad.ipynb", 'DATASET = "mnist"', "x = 1", "1 / 0", "print('never')")
+    return ok, bad
+
+
+def test_run_table_failure_and_outputs(lessons, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("MNIST_LAB_QUICK", raising=False)
+    ok, bad = lessons
+    before = ok.read_text(), bad.read_text()
+    out = tmp_path / "out"
+    code = main(["run", str(ok), str(bad), "--quick", "--dataset", "fashion_mnist", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 1
+    assert (ok.read_text(), bad.read_text()) == before  # sources untouched
+    lines = {line.split()[0]: line for line in printed.splitlines() if line.startswith("0")}
+    assert "ok" in lines["01_ok.ipynb"] and "87.50% test (tiny)" in lines["01_ok.ipynb"]
+    assert "FAILED at cell 3: ZeroDivisionError" in lines["02_bad.ipynb"]
+    executed = nbformat.read(str(out / "01_ok.ipynb"), as_version=4)
+    text = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    assert "dataset fashion_mnist quick 1" in text
+    assert (out / "02_bad.ipynb").exists()
+    # Never overwrite without being asked.
+    assert main(["run", str(ok), "--out", str(out)]) == 2
+    assert "exists" in capsys.readouterr().err
+    assert main(["run", str(ok), "--out", str(out), "--force"]) == 0
+
+
+def test_run_argument_errors(lessons, tmp_path, capsys):
+    ok, _ = lessons
+    assert main(["run", str(tmp_path / "missing.ipynb")]) == 2
+    assert "no such notebook" in capsys.readouterr().err
+    assert main(["run", str(ok), "--out", str(ok.parent)]) == 2
+    assert "holds the source notebooks" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(["run", "--dataset", "cifar10"])
+    assert e.value.code == 2
+
+
+def test_bench_argument_errors(capsys, tmp_path):
+    assert main(["bench", "--epochs", "0", "--out", str(tmp_path / "a")]) == 2
+    assert "--epochs must be at least 1" in capsys.readouterr().err
+    assert main(["bench", "--seeds", "0", "--out", str(tmp_path / "b")]) == 2
+    assert main(["bench", "--stages", "resnet", "--out", str(tmp_path / "c")]) == 2
+    assert "unknown stage 'resnet'" in capsys.readouterr().err
+
+
+def test_bench_tiny_run(tmp_path, capsys):
+    out = tmp_path / "bench"
+    assert main(["bench", "--epochs", "1", "--seeds", "2", "--stages", "logistic regression",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    md = (out / "results.md").read_text()
+    row = next(line for line in md.splitlines() if line.startswith("| logistic regression"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == "02" and cells[2] == "7,850" and cells[-1] == "about 92%"
+    assert "±" in cells[6] and 0 < float(cells[6].split("%")[0]) <= 100
+    assert "ratio" in md and "images/s" in printed
+    assert (out / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["bench", "--epochs", "1", "--stages", "logistic regression", "--out", str(out)]) == 2
+
+
+def test_markdown_table_statistics():
+    stage = bench.STAGES[0]
+    runs = [train.RunRecord(stage.name, 7850, 3, 0.5, v, 3, test_accuracy=t, images_per_second=1000.0)
+            for v, t in [(0.90, 0.88), (0.92, 0.90)]]
+    result = bench.StageResult(stage, runs)
+    row = result.row()
+    assert row[5] == "91.00%" and row[6] == f"89.00% ± {100 * np.std([0.88, 0.90], ddof=1):.2f}"
+    table = bench.markdown_table([result])
+    assert table.splitlines()[0].startswith("| stage | notebook | parameters")
+    assert len(table.splitlines()) == 3
