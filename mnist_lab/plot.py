@@ -20,6 +20,7 @@ Example
 import math
 import os
 import sys
+import time
 
 import matplotlib
 import numpy as np
@@ -333,6 +334,10 @@ class TrainingPlot(keras.callbacks.Callback):
         Redraw after every epoch. Default: auto-detect as described above.
     title : str, optional
         Shown above the two panels, followed by the epoch counter.
+    refresh_seconds : float, optional
+        Live mode redraws at most this often (drawing costs about half a
+        second, more than an epoch of a small model); the last epoch is
+        always drawn. 0 redraws after every epoch.
 
     Attributes
     ----------
@@ -353,10 +358,15 @@ class TrainingPlot(keras.callbacks.Callback):
     >>> curves.figure.savefig("training.png")
     """
 
-    def __init__(self, live=None, title=None):
+    def __init__(self, live=None, title=None, refresh_seconds=2.0):
         super().__init__()
+        if refresh_seconds < 0:
+            raise ValueError(f"refresh_seconds must be >= 0, got {refresh_seconds}")
         self.live = live
         self.title = title
+        self.refresh_seconds = refresh_seconds
+        self._last_draw = None
+        self._drawn_epochs = 0
         self.history = {}
         self.epochs = []
         self.figure = None
@@ -370,6 +380,8 @@ class TrainingPlot(keras.callbacks.Callback):
         self.figure = None
         self._epochs_of = {}
         self._handle = None
+        self._last_draw = None
+        self._drawn_epochs = 0
         self.live_ = (not _quick_run()) if self.live is None else bool(self.live)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -379,14 +391,20 @@ class TrainingPlot(keras.callbacks.Callback):
             self.history.setdefault(key, []).append(float(value))
             self._epochs_of.setdefault(key, []).append(epoch + 1)
         self.epochs.append(epoch + 1)
-        if self.live_:
+        last = epoch + 1 >= (self.params or {}).get("epochs", 0)
+        now = time.monotonic()
+        due = self._last_draw is None or now - self._last_draw >= self.refresh_seconds
+        if self.live_ and (due or last):
             self._redraw()
+            self._last_draw = time.monotonic()
 
     def on_train_end(self, logs=None):
         if not self.epochs:
             return
         if self.live_:
-            return  # already drawn after the last epoch
+            if self.figure is None or self._drawn_epochs != len(self.epochs):
+                self._redraw()  # stopped early, between two throttled redraws
+            return
         self._draw()
         if _ipython_kernel() is not None:
             from IPython.display import display
@@ -405,6 +423,7 @@ class TrainingPlot(keras.callbacks.Callback):
             self._handle.update(self.figure)
 
     def _draw(self):
+        self._drawn_epochs = len(self.epochs)
         if self.figure is None:
             self.figure = Figure(figsize=(11, 4), layout="constrained")
             self.figure.subplots(1, 2)

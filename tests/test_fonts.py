@@ -110,7 +110,7 @@ def test_a_logistic_regression_trained_on_mnist_reads_them(fonts, training_digit
     x, y = training_digits
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
-    model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="sparse_categorical_crossentropy")
     model.fit(x.reshape(len(x), 784) / 255.0, y, epochs=5, batch_size=64, verbose=0)
     images, labels = fonts
     predicted = model.predict(images.reshape(len(images), 784) / 255.0, verbose=0).argmax(axis=1)

@@ -154,7 +154,7 @@ def test_training_plot_records_epochs_and_draws_curves(digits, live):
     y = y[:64]
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
-    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     curves = plot.TrainingPlot(live=live, title="tiny")
     history = model.fit(x, y, validation_split=0.25, epochs=2, batch_size=16,
                         verbose=0, callbacks=[curves])
@@ -179,11 +179,27 @@ def test_training_plot_records_epochs_and_draws_curves(digits, live):
         "training", "validation"]
 
 
+def test_live_redraws_are_throttled_but_last_epoch_drawn(digits, monkeypatch):
+    x, y = digits
+    x = x[:32].reshape(32, 784).astype("float32") / 255.0
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    curves = plot.TrainingPlot(live=True, refresh_seconds=3600)
+    drawn = []
+    real_draw = curves._draw
+    monkeypatch.setattr(curves, "_draw", lambda: (drawn.append(len(curves.epochs)), real_draw()))
+    model.fit(x, y[:32], epochs=4, verbose=0, callbacks=[curves])
+    assert drawn == [1, 4]  # the first epoch, then the last one; nothing between
+    assert curves.figure.get_suptitle().endswith("epoch 4/4")
+    with pytest.raises(ValueError, match="refresh_seconds"):
+        plot.TrainingPlot(refresh_seconds=-1)
+
+
 def test_training_plot_without_validation_or_metrics(digits):
     x, y = digits
     x = x[:32].reshape(32, 784) / 255.0
     model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
-    model.compile("sgd", "sparse_categorical_crossentropy")
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     curves = plot.TrainingPlot(live=False)
     model.fit(x, y[:32], epochs=1, verbose=0, callbacks=[curves])
     loss_ax, metric_ax = curves.figure.axes
@@ -318,7 +334,7 @@ def test_plot_feature_maps_needs_a_built_model(digits):
                               keras.layers.Dense(10)])
     with pytest.raises(ValueError, match="not built"):
         plot.plot_feature_maps(model, x[0])
-    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x[:8, :, :, None] / 255.0, y[:8], epochs=1, verbose=0)  # builds it
     fig = plot.plot_feature_maps(model, x[0] / 255.0)
     assert len([ax for ax in fig.axes if ax.get_ylabel()]) == 1
@@ -420,7 +436,7 @@ fig""",
     # live training curves: one output, updated after each epoch
     """import keras
 model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation='softmax')])
-model.compile('adam', 'sparse_categorical_crossentropy', metrics=['accuracy'])
+model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
 x, y = np.random.default_rng(0).random((64, 784)), np.arange(64) % 10
 curves = plot.TrainingPlot()
 model.fit(x, y, epochs=3, validation_split=0.25, verbose=0, callbacks=[curves])
