@@ -3,7 +3,9 @@
 Submodules, imported on demand: ``data`` (loading and preparing digits),
 ``profile`` (full or quick run settings), ``models`` (one builder per model of
 the series), ``train`` (schedules, seeds, run records), ``plot`` and ``fonts``
-(pictures), ``checks`` (self-checks for the tasks).
+(pictures), ``checks`` (self-checks for the tasks), ``bench`` (every stage
+trained and compared), ``distribute`` and ``workers`` (tf.distribute
+strategies, local multi-worker launcher).
 """
 
 __version__ = "0.1.0"

@@ -3,6 +3,7 @@
     mnist-lab run [NOTEBOOK ...] [--quick] [--dataset mnist|fashion_mnist] [--out DIR]
     mnist-lab bench [--dataset ...] [--epochs N] [--seeds K] [--out DIR]
     mnist-lab student [NOTEBOOK ...] --out DIR
+    mnist-lab workers N [--timeout S] -- COMMAND ...
 
 Errors the user can fix (missing data, bad arguments, existing outputs) end
 with one line on stderr and exit code 2, never a traceback.
@@ -158,6 +159,37 @@ def cmd_student(args) -> int:
     return 0
 
 
+def cmd_workers(args) -> int:
+    from . import workers
+
+    # argparse.REMAINDER keeps everything after N: the command, or options given after N, then
+    # "--" and the command. Inner "--" belong to the command and are kept.
+    command, timeout = list(args.worker_command), args.timeout
+    if command[:1] == ["--"]:
+        command = command[1:]
+    elif command and command[0].startswith("-"):
+        if "--" not in command:
+            raise UsageError("put the command after --: mnist-lab workers N [--timeout SECONDS] -- COMMAND [ARG ...]")
+        cut = command.index("--")
+        options = argparse.ArgumentParser(prog="mnist-lab workers", add_help=False)
+        options.add_argument("--timeout", type=float)
+        known, unknown = options.parse_known_args(command[:cut])
+        if unknown:
+            raise UsageError(f"unknown option {unknown[0]!r} before --; the only option is --timeout SECONDS")
+        timeout = known.timeout if known.timeout is not None else timeout
+        command = command[cut + 1:]
+    if args.count < 1:
+        raise UsageError(f"N must be at least 1, got {args.count}")
+    if not command:
+        raise UsageError("missing the command to run: mnist-lab workers N -- COMMAND [ARG ...]")
+    try:
+        workers.run_workers(args.count, command, timeout=timeout)
+    except workers.WorkerFailure as e:
+        print(f"mnist-lab workers: {e}", file=sys.stderr)
+        return e.exit_code
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnist-lab", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -183,6 +215,15 @@ def build_parser() -> argparse.ArgumentParser:
     student.add_argument("notebooks", nargs="*", help="solution notebooks (default: notebooks/NN_*.ipynb)")
     student.add_argument("--out", required=True, help="folder for the student copies (not notebooks/)")
     student.set_defaults(func=cmd_student)
+
+    workers = sub.add_parser("workers", help="try multi-worker training: start N local workers of a command",
+                             usage="mnist-lab workers N [--timeout SECONDS] -- COMMAND [ARG ...]")
+    workers.add_argument("count", type=int, metavar="N", help="number of worker processes (each gets its TF_CONFIG)")
+    workers.add_argument("--timeout", type=float, metavar="SECONDS",
+                         help="stop every worker after this many seconds (default: none)")
+    workers.add_argument("worker_command", nargs=argparse.REMAINDER, metavar="-- COMMAND",
+                         help="the command each worker runs, after --")
+    workers.set_defaults(func=cmd_workers)
     return parser
 
 
