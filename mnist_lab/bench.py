@@ -117,14 +117,21 @@ def run_stage(stage: Stage, train_split, val_split, test_split, epochs: int, see
                         callbacks=[timer, *stage.callbacks(), keras.callbacks.EarlyStopping(
                             monitor="val_accuracy", patience=epochs, restore_best_weights=True)])
     _, test_accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
-    steady = timer.epoch_seconds[1:] or timer.epoch_seconds  # epoch 1 includes tracing
-    return train.RunRecord.from_fit(stage.name, model, history, timer=timer, test_accuracy=test_accuracy,
-                                    images_per_second=len(x_train) / float(np.mean(steady)))
+    steady = float(np.mean(timer.epoch_seconds[1:] or timer.epoch_seconds))  # epoch 1 includes tracing
+    record = train.RunRecord.from_fit(stage.name, model, history, timer=timer, test_accuracy=test_accuracy,
+                                      images_per_second=len(x_train) / steady)
+    return dataclasses.replace(record, seconds_per_epoch=steady)
 
 
 def run_stages(x_train, y_train, x_test, y_test, epochs: int = 10, seeds: Sequence[int] = (0,),
                stages: Sequence[Stage] = STAGES, val_size=0.1, train_size=None, log=print) -> list[StageResult]:
-    """Train every stage for ``epochs`` epochs, once per seed; return their results."""
+    """Train every stage for ``epochs`` epochs, once per seed; return their results.
+
+    All stages share one training/validation split (seeded with 0, like the
+    notebooks' default); the seeds vary the initial weights and the order of
+    the batches. Seconds per epoch and images per second leave out the first
+    epoch, which includes tracing the model.
+    """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     if not seeds:
