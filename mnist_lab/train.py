@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
-import random
 import time
 from collections.abc import Mapping
 from typing import Callable, NamedTuple
@@ -177,8 +176,6 @@ def best_val_accuracy(history, key: str = "val_accuracy") -> Best:
 
 
 def _op_determinism(enable: bool) -> None:
-    import tensorflow as tf
-
     if enable:
         tf.config.experimental.enable_op_determinism()
         return

@@ -1,5 +1,6 @@
 """Fixtures: real MNIST digits for tests, from whatever source is available."""
 
+import os
 from pathlib import Path
 
 import matplotlib
@@ -30,3 +31,17 @@ def digits(mnist_small):
     keep = np.concatenate([np.flatnonzero(y == k)[:50] for k in range(10)])
     keep = np.random.default_rng(0).permutation(keep)
     return x[keep], y[keep]
+
+
+def process_alive(pid: int) -> bool:
+    """True while process ``pid`` runs (a zombie nobody reaps counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True

@@ -1,6 +1,5 @@
 """mnist_lab.data: where load_data looks, preprocessing, splits and pipelines."""
 
-import os
 
 import numpy as np
 import pytest

@@ -15,6 +15,7 @@ import pytest
 
 from mnist_lab import data, distribute, idx, models, train_distributed, workers
 from mnist_lab._tf import tf
+from conftest import process_alive
 
 ROOT = Path(__file__).resolve().parents[1]
 TPU_VARIABLES = ("TPU_NAME", "COLAB_TPU_ADDR", "TPU_CONFIG", "KUBE_GOOGLE_CLOUD_TPU_ENDPOINTS")
@@ -302,19 +303,6 @@ def _weights(path):
     return arrays
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie nobody reaps is gone for our purpose
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def test_two_workers_train_the_batchnorm_convnet_to_identical_weights(digits, tmp_path):
     start = time.monotonic()
     folder = tmp_path / "mnist"
@@ -357,7 +345,7 @@ def test_two_workers_train_the_batchnorm_convnet_to_identical_weights(digits, tm
     finally:  # no worker outlives the launcher, whatever happened
         recorded = [int(p.name) for p in pids.iterdir()]
         deadline = time.monotonic() + 5
-        while any(map(_alive, recorded)) and time.monotonic() < deadline:
+        while any(map(process_alive, recorded)) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert len(recorded) == 2 and not any(map(_alive, recorded))
+        assert len(recorded) == 2 and not any(map(process_alive, recorded))
     assert time.monotonic() - start < 120

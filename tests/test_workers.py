@@ -13,6 +13,7 @@ import pytest
 
 from mnist_lab import distribute, workers
 from mnist_lab.cli import main
+from conftest import process_alive
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="process groups are POSIX")
 
@@ -25,26 +26,13 @@ def recording(piddir, *command):
     return ["sh", "-c", 'echo $$ > "$0/$$"; exec "$@"', str(piddir), *command]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie waiting for a parent that never reaps it is gone for our purpose
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def assert_all_gone(pids, within: float = 5.0):
     pids = [int(p) for p in pids]
     assert pids, "no process ids were recorded"
     deadline = time.monotonic() + within
-    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+    while any(process_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
-    left = [p for p in pids if _alive(p)]
+    left = [p for p in pids if process_alive(p)]
     assert not left, f"processes left running: {left}"
 
 
