@@ -7,6 +7,8 @@ MPLBACKEND: kernels keep Jupyter's inline backend, as for a student).
 
 import os
 
+from mnist_lab import RESULT_MIMETYPE
+
 os.environ.setdefault("MNIST_LAB_QUICK", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -15,4 +17,4 @@ def pytest_collectstart(collector):
     """nbval: never compare stderr (TensorFlow log noise) or rich HTML reprs."""
     if collector.path is not None and collector.path.suffix == ".ipynb":
         collector.skip_compare += ("text/html", "application/javascript", "stderr",
-                                   "application/vnd.mnist-lab.result+json")
+                                   RESULT_MIMETYPE)

@@ -9,3 +9,7 @@ strategies, local multi-worker launcher).
 """
 
 __version__ = "0.1.0"
+
+RESULT_MIMETYPE = "application/vnd.mnist-lab.result+json"
+"""Mimetype under which ``train.report`` attaches a run record to a notebook output
+and ``notebooks.results`` reads it back."""

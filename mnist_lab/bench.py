@@ -140,6 +140,8 @@ def run_stages(x_train, y_train, x_test, y_test, epochs: int = 10, seeds: Sequen
                                                   train_size=train_size)
     results = []
     for stage in stages:
+        if log:
+            log(f"{stage.name} (notebook {stage.notebook})")
         runs = []
         for seed in seeds:
             record = run_stage(stage, train_split, val_split, (x_test_prep, y_test), epochs, seed)

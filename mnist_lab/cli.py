@@ -131,11 +131,7 @@ def cmd_bench(args) -> int:
     title = bench.describe_run(args.dataset, len(x_train) - n_val, n_val, len(x_test), args.epochs, seeds)
     print(title)
     start = time.monotonic()
-    results = []
-    for stage in stages:
-        print(f"{stage.name} (notebook {stage.notebook})")
-        results += bench.run_stages(x_train, y_train, x_test, y_test, epochs=args.epochs, seeds=seeds,
-                                    stages=[stage])
+    results = bench.run_stages(x_train, y_train, x_test, y_test, epochs=args.epochs, seeds=seeds, stages=stages)
     speeds = bench.pipeline_comparison(x_train, y_train)
     md, png = bench.write_report(results, out, title, speeds)
     print()

@@ -10,7 +10,7 @@ stored outputs. Conventions of the series' notebooks:
   the committed notebook, and nbval compares them; every other output is
   stripped (:func:`clean`);
 * :func:`mnist_lab.train.report` attaches each run's numbers under the
-  mimetype :data:`RESULT_MIME`, which :func:`results` reads back.
+  mimetype :data:`mnist_lab.RESULT_MIMETYPE`, which :func:`results` reads back.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from pathlib import Path
 
 import nbformat
 
+from . import RESULT_MIMETYPE
+
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
-RESULT_MIME = "application/vnd.mnist-lab.result+json"
 KEEP_METADATA = ("kernelspec", "language_info", "colab")
 
 
@@ -125,7 +126,7 @@ def results(nb: nbformat.NotebookNode) -> list[dict]:
     found = []
     for cell in nb.cells:
         for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            record = out.get("data", {}).get(RESULT_MIME)
+            record = out.get("data", {}).get(RESULT_MIMETYPE)
             if record:
                 found.append(dict(record))
     return found

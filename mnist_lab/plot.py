@@ -31,6 +31,8 @@ from matplotlib.ticker import MaxNLocator
 from ._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
 import keras  # noqa: E402  (must come after the quiet TensorFlow import)
 
+from . import profile
+
 __all__ = [
     "plot_digits",
     "plot_errors",
@@ -294,15 +296,11 @@ def plot_errors(images, labels, probabilities, n=30, ncols=10, title=None):
 # Training curves
 # --------------------------------------------------------------------------
 
-def _truthy(value):
-    return str(value).strip().lower() in {"1", "true", "yes", "on", "y"}
-
-
 def _quick_run():
     """True when figures should not be redrawn live (CI, quick mode, no kernel)."""
     if os.environ.get("CI"):
         return True
-    if _truthy(os.environ.get("MNIST_LAB_QUICK", "")):
+    if profile.is_quick():
         return True
     return _ipython_kernel() is None
 

@@ -27,8 +27,7 @@ from ._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
 import keras
 import numpy as np
 
-RESULT_MIMETYPE = "application/vnd.mnist-lab.result+json"
-"""Mimetype under which :func:`report` attaches a record's JSON to a notebook output."""
+from . import RESULT_MIMETYPE
 
 
 # --- learning-rate schedules -------------------------------------------------
