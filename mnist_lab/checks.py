@@ -65,10 +65,11 @@ def check_model_accuracy(accuracy, model, x, y, tolerance: float = 1e-3) -> None
 
 
 def check_weight_count(answer, model) -> None:
-    """A stated number of weights must equal the model's parameter count."""
+    """A stated number of weights must equal the parameter count of a model (or of one layer)."""
     expected = int(model.count_params())
     if int(answer) != expected:
-        per_layer = ", ".join(f"{layer.name}: {layer.count_params():,}" for layer in model.layers)
+        parts = getattr(model, "layers", None) or [model]
+        per_layer = ", ".join(f"{layer.name}: {layer.count_params():,}" for layer in parts)
         hint = ("too few: did you forget the biases (one per output unit)?" if int(answer) < expected
                 else "too many: layers without weights (pooling, flatten, dropout) add none.")
         _fail(f"{int(answer):,} is not right, the model has {expected:,} weights; {hint} Per layer: {per_layer}.")

@@ -33,6 +33,8 @@ from matplotlib.patches import PathPatch
 from matplotlib.textpath import TextPath
 from matplotlib.transforms import Affine2D
 
+from .images import BOX, centre_by_mass
+
 __all__ = ["FONTS", "font_digits", "font_path"]
 
 #: Default faces (name -> file in matplotlib's ``mpl-data/fonts/ttf``),
@@ -49,9 +51,6 @@ FONTS = {
     "Computer Modern Roman": "cmr10.ttf",
 }
 
-BOX = 20            # the digit is fitted into a BOX x BOX square (as in MNIST)
-SIZE = 28           # final image size
-CENTRE = 14.0       # target centre of mass (row and column, pixel indices)
 _OVERSAMPLE = 8     # render 8x larger, then average 8x8 blocks (anti-aliasing)
 
 
@@ -93,22 +92,9 @@ def _render_in_box(path):
     return big.reshape(BOX, _OVERSAMPLE, BOX, _OVERSAMPLE).mean(axis=(1, 3))
 
 
-def _centre_by_mass(box):
-    """Place a BOX x BOX image in SIZE x SIZE so its centre of mass is at CENTRE."""
-    rows, cols = np.indices(box.shape)
-    total = box.sum()
-    com_row = (rows * box).sum() / total
-    com_col = (cols * box).sum() / total
-    top = int(np.clip(np.round(CENTRE - com_row), 0, SIZE - BOX))
-    left = int(np.clip(np.round(CENTRE - com_col), 0, SIZE - BOX))
-    image = np.zeros((SIZE, SIZE))
-    image[top:top + BOX, left:left + BOX] = box
-    return image
-
-
 def _digit_image(digit, font_file):
     glyph = TextPath((0, 0), str(digit), size=100, prop=FontProperties(fname=font_file))
-    image = _centre_by_mass(_render_in_box(glyph))
+    image = centre_by_mass(_render_in_box(glyph))
     return np.round(image * 255).astype(np.uint8)
 
 

@@ -51,6 +51,14 @@ def test_weight_count(logistic, capsys):
         checks.check_weight_count(9000, logistic)
 
 
+def test_weight_count_of_one_layer(capsys):
+    conv = models.conv_network((8, 16), pool=True).get_layer("conv_2")
+    checks.check_weight_count(3216, conv)
+    assert "3,216" in capsys.readouterr().out
+    with pytest.raises(checks.CheckFailed, match=r"forget the biases.*conv_2: 3,216"):
+        checks.check_weight_count(3200, conv)
+
+
 def test_model_shape(capsys):
     model = models.conv_network((8, 16), pool=True)
     checks.check_model_shape(model, input_shape=(28, 28, 1), layer_types={"Conv2D": 2, "MaxPooling2D": 2})

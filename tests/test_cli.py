@@ -1,6 +1,7 @@
 """The mnist-lab command: run, bench, and their errors."""
 
 
+import keras
 import nbformat
 import numpy as np
 import pytest
@@ -96,3 +97,22 @@ def test_markdown_table_statistics():
     table = bench.markdown_table([result])
     assert table.splitlines()[0].startswith("| stage | notebook | parameters")
     assert len(table.splitlines()) == 3
+
+
+def test_stages_follow_the_notebooks():
+    notebooks = [stage.notebook for stage in bench.STAGES]
+    assert notebooks == sorted(notebooks) and notebooks[-1] == "09"
+    assert [s.notebook for s in bench.stages_through("08")] == notebooks[:-1]
+    with pytest.raises(ValueError, match=r"no stage comes from notebook '10'; expected one of \['02'"):
+        bench.stages_through("10")
+
+
+def test_augmented_stage_uses_its_own_learning_rate():
+    stage = bench.STAGES[-1]
+    optimizer = stage.make_optimizer()
+    assert float(optimizer.learning_rate.numpy()) == pytest.approx(0.003)
+    schedule = stage.callbacks()[0].schedule
+    assert schedule(0) == pytest.approx(0.003) and schedule(1) == pytest.approx(0.0027)
+    assert stage.build().count_params() == 345_610
+    batch_norm = bench.STAGES[-2].build()
+    assert {layer.momentum for layer in batch_norm.layers if isinstance(layer, keras.layers.BatchNormalization)} == {0.9}

@@ -35,6 +35,8 @@ PARAM_COUNTS = [
     (models.strided_convnet, {"dropout": 0.25}, 354_002),
     (models.batchnorm_convnet, {}, 354_538),
     (models.batchnorm_convnet, {"dropout": 0.0}, 354_538),
+    (models.augmented_convnet, {}, 345_610),
+    (models.augmented_convnet, {"augment": False, "dropout": 0.0}, 345_610),
 ]
 
 
@@ -63,8 +65,10 @@ def test_batchnorm_convnet_trainable_and_moving_statistics():
     assert frozen == 2 * (12 + 24 + 32 + 200) == 536  # moving mean and variance
     batchnorms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert len(batchnorms) == 4
-    assert all(bn.center and not bn.scale for bn in batchnorms)
+    assert all(bn.center and not bn.scale and bn.momentum == 0.99 for bn in batchnorms)
     assert model.layers[-1].get_config()["activation"] == "softmax"
+    tweaked = models.batchnorm_convnet(momentum=0.9)
+    assert {layer.momentum for layer in tweaked.layers if isinstance(layer, keras.layers.BatchNormalization)} == {0.9}
     assert not isinstance(model.layers[-2], keras.layers.BatchNormalization)
 
 
@@ -75,7 +79,37 @@ DEFAULT_NAMES = {
     "lenet5": "lenet5",
     "strided_convnet": "strided_convnet",
     "batchnorm_convnet": "batchnorm_convnet",
+    "augmented_convnet": "augmented_convnet",
 }
+
+
+def test_augmented_convnet_follows_the_batch_norm_rules():
+    model = models.augmented_convnet()
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert trainable == 344_778
+    batchnorms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert len(batchnorms) == len(convs) == 7
+    assert not any(conv.use_bias for conv in convs)
+    assert all(bn.center and not bn.scale and bn.momentum == 0.9 for bn in batchnorms)
+    assert model.get_layer("conv2_3").output.shape[1:] == (7, 7, 64)
+    assert model.layers[0].name == "augmentation"
+    assert "augmentation" not in [layer.name for layer in models.augmented_convnet(augment=False).layers]
+
+
+def test_augmentation_changes_images_only_in_training(digits):
+    augment = models.augmentation(rotation=15, shift=0.1, zoom=0.1)
+    x = images(digits[0][:16])
+    keras.utils.set_random_seed(0)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(augment(x, training=False)), x)
+    moved = keras.ops.convert_to_numpy(augment(x, training=True))
+    assert moved.shape == x.shape
+    changed = np.abs(moved - x).mean(axis=(1, 2, 3)) > 0.01
+    assert changed.mean() > 0.5           # most digits moved
+    assert moved.min() >= -1e-6 and moved.max() <= 1 + 1e-6
+    corners = moved[:, [0, -1]][:, :, [0, -1]]
+    assert np.abs(corners).max() < 0.05   # black filled in from outside, not reflected ink
+    assert models.augmentation(rotation=0, shift=0, zoom=0)(x, training=True).shape == x.shape
 
 
 def test_every_builder_is_exported():
@@ -106,6 +140,7 @@ def test_model_names_describe_the_architecture():
     (models.lenet5, {"input_shape": (28, 28)}, (28, 28)),
     (models.strided_convnet, {"input_shape": (28, 28)}, (28, 28)),
     (models.batchnorm_convnet, {"input_shape": (28, 28)}, (28, 28)),
+    (models.augmented_convnet, {"input_shape": (28, 28)}, (28, 28)),
 ], ids=lambda v: getattr(v, "__name__", None))
 def test_other_input_shapes(builder, kwargs, shape, digits):
     model = builder(**kwargs)
@@ -172,6 +207,12 @@ def test_training_lowers_the_loss_on_real_digits(name, digits):
     (lambda: models.lenet5(input_shape=(28, 28, 3)), r"input_shape must be one of"),
     (lambda: models.strided_convnet(input_shape=(784,)), r"input_shape must be one of"),
     (lambda: models.batchnorm_convnet(input_shape=(32, 32, 1)), r"input_shape must be one of"),
+    (lambda: models.augmented_convnet(dropout=2), r"dropout must be a rate in \[0, 1\)"),
+    (lambda: models.batchnorm_convnet(momentum=1.0), r"momentum must be a number in \[0, 1\) .*got 1.0"),
+    (lambda: models.augmented_convnet(momentum="fast"), r"momentum must be a number in \[0, 1\)"),
+    (lambda: models.augmentation(rotation=-5), r"rotation \(degrees\) must be a number in \[0, 180\), got -5"),
+    (lambda: models.augmentation(shift=1.5), r"shift must be a number in \[0, 1\), got 1.5"),
+    (lambda: models.augmentation(zoom="a bit"), r"zoom must be a number in \[0, 1\)"),
 ], ids=lambda v: None if callable(v) else v[:40])
 def test_bad_arguments_raise_clear_value_errors(call, message):
     with pytest.raises(ValueError, match=message):

@@ -1,0 +1,157 @@
+"""Prepare a digit picture of your own the way MNIST digits were prepared.
+
+A model trained on MNIST has only seen white digits on a black background,
+fitted into a 20x20 pixel box and centred by their centre of mass in a
+28x28 image. A scan or a drawing looks different: dark ink on white paper,
+any size, anywhere in the picture. :func:`prepare_image` normalizes a PNG
+file or a 2-D array the same way as MNIST, so ``model.predict`` gets the
+kind of input it was trained on.
+
+Example
+-------
+>>> import numpy as np
+>>> from mnist_lab import images
+>>> paper = np.full((60, 40), 255, dtype=np.uint8)   # white paper ...
+>>> paper[10:50, 18:24] = 0                          # ... with a dark "1" on it
+>>> x = images.prepare_image(paper)
+>>> x.shape, x.dtype, float(x.max())
+((28, 28, 1), dtype('float32'), 1.0)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["BOX", "SIZE", "centre_by_mass", "fit_in_box", "prepare_image", "read_image"]
+
+BOX = 20            # MNIST fitted each digit into a BOX x BOX square ...
+SIZE = 28           # ... placed in a SIZE x SIZE image, centre of mass at pixel (14, 14)
+INK = 0.1           # a pixel counts as ink above this fraction of the brightest one
+
+
+def centre_by_mass(box: np.ndarray, size: int = SIZE) -> np.ndarray:
+    """Place ``box`` in a ``size`` x ``size`` image so its centre of mass is at the centre.
+
+    The shift is in whole pixels, clipped so the box stays inside the image.
+
+    >>> box = np.zeros((20, 20)); box[0, 0] = 1.0
+    >>> image = centre_by_mass(box)
+    >>> image.shape, np.argwhere(image == 1).tolist()
+    ((28, 28), [[8, 8]])
+    """
+    box = np.asarray(box, dtype=np.float64)
+    total = box.sum()
+    if box.ndim != 2 or max(box.shape) > size or total <= 0:
+        raise ValueError(f"expected a 2-D image with some ink, at most {size}x{size}, got shape {box.shape}")
+    rows, cols = np.indices(box.shape)
+    centre = size / 2  # pixel (14, 14) in a 28x28 image, as in MNIST
+    top = int(np.clip(np.round(centre - (rows * box).sum() / total), 0, size - box.shape[0]))
+    left = int(np.clip(np.round(centre - (cols * box).sum() / total), 0, size - box.shape[1]))
+    image = np.zeros((size, size))
+    image[top:top + box.shape[0], left:left + box.shape[1]] = box
+    return image
+
+
+def fit_in_box(image: np.ndarray, box: int = BOX) -> np.ndarray:
+    """Crop ``image`` (white ink on black, 0..1) to its ink and scale it to fit ``box`` x ``box``.
+
+    The longer side becomes ``box`` pixels and the aspect ratio is kept, as
+    in MNIST; the result is centred in the square.
+
+    >>> tall = np.zeros((100, 100)); tall[10:90, 45:55] = 1.0
+    >>> fit_in_box(tall).shape
+    (20, 20)
+    """
+    from PIL import Image  # Pillow comes with matplotlib
+
+    image = np.asarray(image, dtype=np.float32)
+    rows = np.flatnonzero((image > INK * image.max()).any(axis=1))
+    cols = np.flatnonzero((image > INK * image.max()).any(axis=0))
+    if image.max() <= 0 or rows.size == 0:
+        raise ValueError("the image has no ink: expected a digit brighter (or darker) than its background")
+    ink = image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    scale = box / max(ink.shape)
+    height, width = (max(1, round(side * scale)) for side in ink.shape)
+    resized = np.asarray(Image.fromarray(ink).resize((width, height), Image.Resampling.LANCZOS))
+    square = np.zeros((box, box), dtype=np.float32)
+    top, left = (box - height) // 2, (box - width) // 2
+    square[top:top + height, left:left + width] = np.clip(resized, 0.0, None)
+    return square
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read a picture file (PNG, or any format Pillow reads) as grey levels 0..1.
+
+    Transparent pixels count as white paper.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no image file at {path}: give the path of a PNG picture of a digit")
+    try:
+        with Image.open(path) as picture:
+            picture.load()
+            if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
+                paper = Image.new("RGBA", picture.size, "white")
+                picture = Image.alpha_composite(paper, picture.convert("RGBA"))
+            grey = np.asarray(picture.convert("L"), dtype=np.float32) / 255.0
+    except (UnidentifiedImageError, OSError) as error:
+        raise ValueError(f"cannot read {path} as an image ({error}): expected a PNG file") from None
+    return grey
+
+
+def _as_grey(image) -> np.ndarray:
+    """A 2-D float array 0..1 from an array of grey levels (0..1 or 0..255)."""
+    array = np.asarray(image)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim != 2 or min(array.shape) < 2:
+        raise ValueError(f"expected a 2-D grey image of shape (height, width) or (height, width, 1), "
+                         f"got shape {array.shape}")
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise ValueError(f"expected numbers as pixel values, got dtype {array.dtype}")
+    array = array.astype(np.float32)
+    if not np.isfinite(array).all():
+        raise ValueError("the image contains NaN or infinite values")
+    if array.min() < 0 or array.max() > 255:
+        raise ValueError(f"expected pixel values in 0..1 or 0..255, got {array.min():g}..{array.max():g}")
+    return array / 255.0 if array.max() > 1.0 else array
+
+
+def prepare_image(image, invert: bool | None = None) -> np.ndarray:
+    """Turn a digit picture into one model input, normalized as MNIST: shape (28, 28, 1), 0..1.
+
+    Parameters
+    ----------
+    image : str, path or array
+        A PNG file, or a 2-D array of grey levels (0..1 or 0..255) of any
+        size, e.g. a 28x28 drawing.
+    invert : bool, optional
+        Whether the digit is dark on a light background. By default this is
+        decided from the border of the picture: a light border means paper.
+
+    Returns
+    -------
+    float32 array of shape (28, 28, 1)
+        White digit on black; the background level is removed, the ink is
+        stretched to 0..1, fitted into a 20x20 box and centred by its
+        centre of mass. Add a batch axis for ``model.predict``:
+        ``model.predict(x[np.newaxis])``.
+    """
+    grey = read_image(image) if isinstance(image, (str, os.PathLike)) else _as_grey(image)
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    if invert is None:
+        invert = float(np.median(border)) > 0.5
+    if invert:
+        grey, border = 1.0 - grey, 1.0 - border
+    background = float(np.median(border))
+    contrast = float(grey.max()) - background
+    if contrast < INK:
+        raise ValueError("the image has no visible digit: all pixels are close to the background level")
+    ink = np.clip((grey - background) / contrast, 0.0, 1.0)
+    centred = centre_by_mass(fit_in_box(ink))
+    return np.clip(centred, 0.0, 1.0).astype(np.float32)[..., np.newaxis]

@@ -1,0 +1,110 @@
+"""Tests for mnist_lab.images: a user's digit picture normalized like MNIST."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mnist_lab import images
+from mnist_lab.fonts import font_digits
+
+
+def centre_of_mass(image):
+    image = np.asarray(image, dtype=np.float64)
+    rows, cols = np.indices(image.shape)
+    return (rows * image).sum() / image.sum(), (cols * image).sum() / image.sum()
+
+
+def ink_box(image, level=0.0):
+    rows = np.flatnonzero((image > level).any(axis=1))
+    cols = np.flatnonzero((image > level).any(axis=0))
+    return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+
+
+def on_paper(digit, scale=4, size=(200, 190), at=(20, 70)):
+    """A font digit drawn big, dark on white paper, off-centre: how a user's picture looks."""
+    big = np.kron(digit.astype(np.float64), np.ones((scale, scale)))
+    paper = np.full(size, 255.0)
+    top, left = at
+    paper[top:top + big.shape[0], left:left + big.shape[1]] -= big
+    return paper.astype(np.uint8)
+
+
+def test_mnist_digits_come_back_almost_unchanged(digits):
+    x = digits[0][:100]
+    prepared = np.stack([images.prepare_image(image) for image in x])
+    assert prepared.shape == (100, 28, 28, 1) and prepared.dtype == np.float32
+    assert np.abs(prepared[..., 0] - x / 255.0).mean() < 0.01
+
+
+def test_paper_picture_is_inverted_fitted_and_centred():
+    fonts, _ = font_digits(["DejaVu Sans"])
+    prepared = images.prepare_image(on_paper(fonts[7]))[..., 0]
+    assert prepared.shape == (28, 28)
+    assert max(ink_box(prepared, 0.05)) <= 20 and max(ink_box(prepared, 0.05)) >= 18
+    assert np.abs(np.array(centre_of_mass(prepared)) - 14).max() <= 0.5
+    assert prepared[0].max() == 0 and prepared.max() == pytest.approx(1.0)
+    # close to the font digit itself, which is already normalized like MNIST
+    assert np.abs(prepared - fonts[7] / 255.0).mean() < 0.03
+
+
+def test_png_file_and_array_give_the_same_input(tmp_path):
+    fonts, _ = font_digits(["DejaVu Serif"])
+    picture = on_paper(fonts[4])
+    path = tmp_path / "four.png"
+    Image.fromarray(picture).save(path)
+    np.testing.assert_allclose(images.prepare_image(path), images.prepare_image(picture), atol=1e-6)
+    np.testing.assert_allclose(images.prepare_image(str(path)), images.prepare_image(picture), atol=1e-6)
+
+
+def test_transparent_png_counts_as_white_paper(tmp_path):
+    fonts, _ = font_digits(["DejaVu Sans"])
+    rgba = np.zeros((112, 112, 4), dtype=np.uint8)       # black ink, alpha = ink
+    rgba[..., 3] = np.kron(fonts[2], np.ones((4, 4), dtype=np.uint8))
+    path = tmp_path / "two.png"
+    Image.fromarray(rgba).save(path)
+    prepared = images.prepare_image(path)[..., 0]
+    assert np.abs(prepared - fonts[2] / 255.0).mean() < 0.03
+
+
+def test_float_and_uint8_arrays_and_a_channel_axis_agree(digits):
+    x = digits[0][0]
+    expected = images.prepare_image(x)
+    np.testing.assert_allclose(images.prepare_image(x / 255.0), expected, atol=1e-6)
+    np.testing.assert_allclose(images.prepare_image(x[..., np.newaxis]), expected, atol=1e-6)
+
+
+def test_invert_can_be_forced():
+    light_digit = np.zeros((28, 28)); light_digit[5:23, 12:16] = 1.0   # white "1" on black
+    assert images.prepare_image(light_digit).max() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="no visible digit"):
+        images.prepare_image(light_digit[:4, :4] + 0.0, invert=True)   # all background
+
+
+def test_centre_by_mass_puts_ink_at_pixel_14():
+    box = np.zeros((20, 20)); box[3:9, 6:12] = 1.0
+    assert np.abs(np.array(centre_of_mass(images.centre_by_mass(box))) - 14).max() <= 0.5
+
+
+@pytest.mark.parametrize("bad, error, message", [
+    (np.zeros((28, 28)), ValueError, "no visible digit"),
+    (np.full((28, 28), 255), ValueError, "no visible digit"),
+    (np.zeros((28, 28, 3)), ValueError, r"expected a 2-D grey image .* got shape \(28, 28, 3\)"),
+    (np.zeros(784), ValueError, r"expected a 2-D grey image .* got shape \(784,\)"),
+    (np.full((28, 28), np.nan), ValueError, "NaN or infinite"),
+    (np.full((28, 28), 300.0), ValueError, r"pixel values in 0..1 or 0..255, got 300..300"),
+    (np.array([["a", "b"], ["c", "d"]]), ValueError, "expected numbers as pixel values"),
+], ids=["black", "white", "rgb-array", "flat", "nan", "too-bright", "strings"])
+def test_bad_arrays_get_one_line_errors(bad, error, message):
+    with pytest.raises(error, match=message) as caught:
+        images.prepare_image(bad)
+    assert "\n" not in str(caught.value)
+
+
+def test_missing_or_unreadable_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"no image file at .*nothing.png: give the path of a PNG"):
+        images.prepare_image(tmp_path / "nothing.png")
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really a picture")
+    with pytest.raises(ValueError, match=r"cannot read .*broken.png as an image .*expected a PNG file"):
+        images.prepare_image(broken)
+    assert broken.read_bytes().startswith(b"\x89PNG")   # left as it was
