@@ -365,7 +365,7 @@ def augmentation(rotation=10.0, shift=0.1, zoom=0.1, name="augmentation") -> ker
     ], name=name)
 
 
-def augmented_convnet(dropout=0.4, momentum=0.9, augment=True, input_shape=(28, 28, 1)) -> keras.Sequential:
+def augmented_convnet(dropout=0.25, momentum=0.9, augment=True, input_shape=(28, 28, 1)) -> keras.Sequential:
     """A deeper batch-normalized convnet, with data augmentation in front (notebook 9).
 
     Two blocks of three convolutions each: 3x3, 3x3, then a 5x5 with stride

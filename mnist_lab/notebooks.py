@@ -61,11 +61,29 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             cell.execution_count = checked
         else:
             cell.execution_count, cell.outputs = None, []
+        cell.outputs = _merge_streams(cell.outputs)
         for out in cell.outputs:
             if "execution_count" in out:
                 out["execution_count"] = cell.execution_count
     nb.nbformat, nb.nbformat_minor = 4, 5
     return nb
+
+
+def _merge_streams(outputs: list) -> list:
+    """Join consecutive prints to the same stream into one output.
+
+    How a kernel splits printed text into messages depends on timing; merged,
+    the same cell always stores the same outputs, and commits stay stable.
+    """
+    merged = []
+    for out in outputs:
+        previous = merged[-1] if merged else None
+        if (out.get("output_type") == "stream" and previous is not None
+                and previous.get("output_type") == "stream" and previous.get("name") == out.get("name")):
+            previous["text"] = "".join(previous["text"]) + "".join(out["text"])
+        else:
+            merged.append(out)
+    return merged
 
 
 def parameters_index(nb: nbformat.NotebookNode) -> int:

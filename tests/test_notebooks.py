@@ -80,3 +80,26 @@ def test_current_keras_api(path):
     assert "tf.keras" not in source, "use keras (Keras 3) directly"
     assert not re.search(r"layers\.\w+\([^)]*input_shape=", source), "use keras.Input, not a layer's input_shape="
     assert not re.search(r"\blr\s*=", source), "use learning_rate="
+
+
+def test_clean_merges_split_prints_and_drops_unchecked_outputs():
+    nb = nbformat.v4.new_notebook()
+    checked = nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1); print(2)")
+    checked.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n"),
+                       nbformat.v4.new_output("stream", name="stdout", text="2\n"),
+                       nbformat.v4.new_output("stream", name="stderr", text="warning\n")]
+    loose = nbformat.v4.new_code_cell("print(3)")
+    loose.outputs = [nbformat.v4.new_output("stream", name="stdout", text="3\n")]
+    nb.cells = [checked, loose]
+    notebooks.clean(nb)
+    assert [(o.name, o.text) for o in nb.cells[0].outputs] == [("stdout", "1\n2\n"), ("stderr", "warning\n")]
+    assert nb.cells[0].execution_count == 1
+    assert nb.cells[1].outputs == [] and nb.cells[1].execution_count is None
+
+
+@by_name
+def test_committed_prints_are_merged(path):
+    """A checked cell stores each run of prints as one output, whatever the kernel's timing was."""
+    for i, cell in enumerate(notebooks.read(path).cells):
+        streams = [o.get("name") if o.get("output_type") == "stream" else None for o in cell.get("outputs", [])]
+        assert all(a is None or a != b for a, b in zip(streams, streams[1:])), f"cell {i} has split prints"
