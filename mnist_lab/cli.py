@@ -1,7 +1,7 @@
 """The ``mnist-lab`` command: run the series headless, benchmark it, make student copies.
 
     mnist-lab run [NOTEBOOK ...] [--quick] [--dataset mnist|fashion_mnist] [--out DIR]
-    mnist-lab bench [--dataset ...] [--epochs N] [--seeds K] [--out DIR]
+    mnist-lab bench [--dataset ...] [--epochs N] [--seeds K] [--stages NAME ...] [--out DIR]
     mnist-lab student [NOTEBOOK ...] --out DIR
     mnist-lab workers N [--timeout S] -- COMMAND ...
 

@@ -68,10 +68,10 @@ def fit_in_box(image: np.ndarray, box: int = BOX) -> np.ndarray:
     from PIL import Image  # Pillow comes with matplotlib
 
     image = np.asarray(image, dtype=np.float32)
-    rows = np.flatnonzero((image > INK * image.max()).any(axis=1))
-    cols = np.flatnonzero((image > INK * image.max()).any(axis=0))
-    if image.max() <= 0 or rows.size == 0:
+    if image.max() <= 0:
         raise ValueError("the image has no ink: expected a digit brighter (or darker) than its background")
+    ink_mask = image > INK * image.max()
+    rows, cols = np.flatnonzero(ink_mask.any(axis=1)), np.flatnonzero(ink_mask.any(axis=0))
     ink = image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     scale = box / max(ink.shape)
     height, width = (max(1, round(side * scale)) for side in ink.shape)

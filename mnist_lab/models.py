@@ -105,13 +105,21 @@ def _check_dropout(dropout) -> float:
     return rate
 
 
-def _check_momentum(momentum) -> float:
-    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
-        raise ValueError(f"momentum must be a number in [0, 1) (Keras' default is 0.99), got {momentum!r}")
-    return float(momentum)
+def _number_below(value, top, what: str, hint: str = "") -> float:
+    """``value`` as a float if it is a real number in [0, top); else a ValueError naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < top:
+        raise ValueError(f"{what} must be a number in [0, {top}){hint}, got {value!r}")
+    return float(value)
 
 
 # --- shared pieces ---------------------------------------------------------
+
+
+def _normalized(layer, momentum: float, bn_name: str, relu_name: str) -> list:
+    """``layer`` (built without bias), then batch norm by the rules (offset, no scale), then ReLU."""
+    return [layer,
+            layers.BatchNormalization(momentum=momentum, center=True, scale=False, name=bn_name),
+            layers.Activation("relu", name=relu_name)]
 
 
 def _image_input(shape: tuple[int, ...]) -> list:
@@ -322,13 +330,11 @@ def batchnorm_convnet(dropout=0.3, momentum=0.99, input_shape=(28, 28, 1)) -> ke
     354538
     """
     dropout = _check_dropout(dropout)
-    momentum = _check_momentum(momentum)
+    momentum = _number_below(momentum, 1, "momentum", hint=" (Keras' default is 0.99)")
     shape = _check_input_shape(input_shape, allow_flat=False)
 
     def normalized(layer, i):
-        return [layer,
-                layers.BatchNormalization(momentum=momentum, center=True, scale=False, name=f"bn_{i}"),
-                layers.Activation("relu", name=f"relu_{i}")]
+        return _normalized(layer, momentum, f"bn_{i}", f"relu_{i}")
 
     stack = _image_input(shape)
     stack += normalized(layers.Conv2D(12, 3, padding="same", use_bias=False, name="conv_1"), 1)
@@ -351,12 +357,12 @@ def augmentation(rotation=10.0, shift=0.1, zoom=0.1, name="augmentation") -> ker
     ``zoom`` are fractions of the image size. Pixels moved in from outside
     the image are black (0), the MNIST background. It has no weights.
 
-    >>> augmentation(rotation=10, shift=0.1, zoom=0.1).count_params()
-    0
+    >>> augment = augmentation(rotation=10, shift=0.1, zoom=0.1)
+    >>> tuple(augment(keras.ops.zeros((2, 28, 28, 1))).shape), augment.count_params()
+    ((2, 28, 28, 1), 0)
     """
-    for value, what, top in ((rotation, "rotation (degrees)", 180), (shift, "shift", 1), (zoom, "zoom", 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < top:
-            raise ValueError(f"{what} must be a number in [0, {top}), got {value!r}")
+    rotation = _number_below(rotation, 180, "rotation (degrees)")
+    shift, zoom = _number_below(shift, 1, "shift"), _number_below(zoom, 1, "zoom")
     fill = {"fill_mode": "constant", "fill_value": 0.0}
     return keras.Sequential([
         layers.RandomRotation(rotation / 360.0, **fill, name="random_rotation"),
@@ -384,16 +390,15 @@ def augmented_convnet(dropout=0.25, momentum=0.9, augment=True, input_shape=(28,
     345610
     """
     dropout = _check_dropout(dropout)
-    momentum = _check_momentum(momentum)
+    momentum = _number_below(momentum, 1, "momentum", hint=" (Keras' default is 0.99)")
     shape = _check_input_shape(input_shape, allow_flat=False)
     stack = _image_input(shape)
     if augment:
         stack.append(augmentation())
 
     def conv(filters, size, name, strides=1, padding="same"):
-        return [layers.Conv2D(filters, size, strides=strides, padding=padding, use_bias=False, name=name),
-                layers.BatchNormalization(momentum=momentum, scale=False, name=f"{name}_bn"),
-                layers.Activation("relu", name=f"{name}_relu")]
+        layer = layers.Conv2D(filters, size, strides=strides, padding=padding, use_bias=False, name=name)
+        return _normalized(layer, momentum, f"{name}_bn", f"{name}_relu")
 
     for block, filters in enumerate((32, 64), start=1):
         stack += conv(filters, 3, f"conv{block}_1")
