@@ -45,3 +45,17 @@ def process_alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return True
+
+
+def ink_box(image, level=0.0) -> tuple[int, int]:
+    """Height and width of the smallest box holding every pixel brighter than ``level``."""
+    rows = np.flatnonzero((image > level).any(axis=1))
+    cols = np.flatnonzero((image > level).any(axis=0))
+    return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+
+
+def centre_of_mass(image) -> tuple[float, float]:
+    """(row, column) of the centre of mass of a 2-D image's ink."""
+    image = np.asarray(image, dtype=np.float64)
+    rows, cols = np.indices(image.shape)
+    return (rows * image).sum() / image.sum(), (cols * image).sum() / image.sum()

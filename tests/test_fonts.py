@@ -1,27 +1,17 @@
 """Tests for mnist_lab.fonts: printed digits normalized like MNIST."""
 
-import gzip
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
 
+from conftest import SHARED_MNIST, centre_of_mass, ink_box
+from mnist_lab import data
 from mnist_lab.fonts import FONTS, font_digits
-
-SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
 
 @pytest.fixture(scope="module")
 def fonts():
     return font_digits()
-
-
-def ink_box(image):
-    """Height and width of the smallest box holding every non-zero pixel."""
-    rows = np.flatnonzero(image.any(axis=1))
-    cols = np.flatnonzero(image.any(axis=0))
-    return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
 
 
 def test_shapes_dtypes_and_order(fonts):
@@ -52,10 +42,7 @@ def test_centre_of_mass_at_14_14(fonts):
     # MNIST shifted each digit by whole pixels to put its centre of mass at
     # (14, 14), so it lands within 0.5 pixel of it; so must ours.
     images, _ = fonts
-    weights = images.astype(np.float64)
-    total = weights.sum(axis=(1, 2))
-    rows = (weights.sum(axis=2) * np.arange(28)).sum(axis=1) / total
-    cols = (weights.sum(axis=1) * np.arange(28)).sum(axis=1) / total
+    rows, cols = np.array([centre_of_mass(image) for image in images]).T
     assert np.abs(rows - 14).max() <= 0.5
     assert np.abs(cols - 14).max() <= 0.5
 
@@ -82,15 +69,6 @@ def test_fonts_look_different(fonts):
             assert np.abs(by_font[a] - by_font[b]).mean() > 5, (list(FONTS)[a], list(FONTS)[b])
 
 
-def read_shared_mnist(n):
-    """The first n training digits from the shared IDX files."""
-    with gzip.open(SHARED_MNIST / "train-images-idx3-ubyte.gz") as f:
-        x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
-    with gzip.open(SHARED_MNIST / "train-labels-idx1-ubyte.gz") as f:
-        y = np.frombuffer(f.read(), np.uint8, offset=8)
-    return x[:n], y[:n]
-
-
 @pytest.fixture(scope="module")
 def training_digits(request):
     """A few thousand real MNIST digits: the conftest fixture or the shared files."""
@@ -100,8 +78,9 @@ def training_digits(request):
             return x[:4000], y[:4000]
     except Exception:  # fixture missing, or its data source is unavailable
         pass
-    if (SHARED_MNIST / "train-images-idx3-ubyte.gz").is_file():
-        return read_shared_mnist(4000)
+    if data.has_idx_files(SHARED_MNIST):
+        (x, y), _ = data.load_data(data_dir=SHARED_MNIST)
+        return x[:4000], y[:4000]
     pytest.skip("no real MNIST digits available (mnist_small fixture, or "
                 f"{SHARED_MNIST}) to train the check classifier")
 

@@ -4,20 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import centre_of_mass, ink_box
 from mnist_lab import images
 from mnist_lab.fonts import font_digits
-
-
-def centre_of_mass(image):
-    image = np.asarray(image, dtype=np.float64)
-    rows, cols = np.indices(image.shape)
-    return (rows * image).sum() / image.sum(), (cols * image).sum() / image.sum()
-
-
-def ink_box(image, level=0.0):
-    rows = np.flatnonzero((image > level).any(axis=1))
-    cols = np.flatnonzero((image > level).any(axis=0))
-    return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
 
 
 def on_paper(digit, scale=4, size=(200, 190), at=(20, 70)):
