@@ -64,7 +64,7 @@ STAGES: tuple[Stage, ...] = (
           reference="close to 99%"),
     Stage("strided convnet + dropout", "07", lambda: models.strided_convnet(dropout=0.25), "adam", 128,
           decay=0.6, reference="above 99%"),
-    Stage("batch-norm convnet", "08", lambda: models.batchnorm_convnet(dropout=0.3, momentum=0.9), "adam", 64,
+    Stage("batch-norm convnet", "08", lambda: models.batchnorm_convnet(dropout=0.3), "adam", 64,
           decay=0.666, reference="99.5%"),
     Stage("augmented deeper BN convnet", "09", models.augmented_convnet, "adam", 64, decay=0.9,
           learning_rate=0.003, reference="about 99.6% (best single Keras CNNs)"),

@@ -128,7 +128,7 @@ def learning_rate_callback(schedule: Callable, verbose: int = 0) -> keras.callba
 
 
 class Best(NamedTuple):
-    """Best validation accuracy of a run and the 1-based epoch (as Keras prints it) where it happened."""
+    """A run's validation accuracy at its best epoch, and that epoch, 1-based as Keras prints it."""
 
     accuracy: float
     epoch: int
@@ -142,17 +142,34 @@ def _history_dict(history) -> Mapping:
     return values
 
 
-def best_val_accuracy(history, key: str = "val_accuracy") -> Best:
-    """The validation accuracy of a run, defined as its maximum over epochs, and where it happened.
+def best_val_accuracy(history, key: str = "val_accuracy", monitor: str | None = None) -> Best:
+    """The validation accuracy of a run at its best epoch, and that epoch.
 
     ``history`` is what ``model.fit`` returns, or its ``.history`` dict.
+    By default the best epoch is the one with the highest accuracy. With
+    ``monitor`` (e.g. ``"val_loss"``) it is the epoch that metric likes best,
+    the lowest for a loss, the highest otherwise, as Keras' ``EarlyStopping``
+    decides: the epoch whose weights ``restore_best_weights`` gives back.
     Epochs are counted from 1, like Keras' "Epoch 3/10"; on ties the first
     epoch wins. ``key`` names another metric, e.g. ``"val_sparse_categorical_accuracy"``.
 
     >>> best_val_accuracy({"val_accuracy": [0.91, 0.95, 0.94]})
     Best(accuracy=0.95, epoch=2)
+    >>> best_val_accuracy({"val_accuracy": [0.91, 0.95, 0.94], "val_loss": [0.3, 0.2, 0.1]}, monitor="val_loss")
+    Best(accuracy=0.94, epoch=3)
     """
     values = _history_dict(history)
+    series = _validation_series(values, key)
+    if monitor is None or monitor == key:
+        best = max(range(len(series)), key=lambda i: (series[i], -i))
+    else:
+        watched = _validation_series(values, monitor)
+        sign = -1 if "loss" in monitor else 1
+        best = max(range(len(watched)), key=lambda i: (sign * watched[i], -i))
+    return Best(accuracy=series[best], epoch=best + 1)
+
+
+def _validation_series(values: Mapping, key: str) -> list[float]:
     if key not in values:
         if key.startswith("val_") and key[4:] in values:
             remedy = "pass validation_data=(x_val, y_val) (or validation_split) to fit"
@@ -167,8 +184,7 @@ def best_val_accuracy(history, key: str = "val_accuracy") -> Best:
                          f"validate every epoch (validation_freq=1) to locate the best epoch")
     if any(math.isnan(v) for v in series):
         raise ValueError(f"history[{key!r}] contains NaN; the run diverged")
-    best = max(range(len(series)), key=lambda i: (series[i], -i))
-    return Best(accuracy=series[best], epoch=best + 1)
+    return series
 
 
 # --- reproducibility ---------------------------------------------------------
@@ -322,17 +338,20 @@ class RunRecord:
 
     @classmethod
     def from_fit(cls, name: str, model, history, timer: EpochTimer | None = None,
-                 test_accuracy: float | None = None, images_per_second: float | None = None) -> RunRecord:
+                 test_accuracy: float | None = None, images_per_second: float | None = None,
+                 monitor: str | None = None) -> RunRecord:
         """Build a record from a trained model, the History ``fit`` returned, and optionally its timer.
 
         ``params`` is ``model.count_params()``, ``epochs`` the number of epochs
         in ``history``, the best validation accuracy comes from
-        :func:`best_val_accuracy` (so ``fit`` needs ``validation_data``).
+        :func:`best_val_accuracy` (so ``fit`` needs ``validation_data``);
+        pass the ``monitor`` of an ``EarlyStopping(restore_best_weights=True)``
+        so that the record shows the epoch whose weights the model kept.
 
         >>> # RunRecord.from_fit("lenet5", model, history, timer=timer, test_accuracy=0.989)
         """
         values = _history_dict(history)
-        best = best_val_accuracy(values)
+        best = best_val_accuracy(values, monitor=monitor)
         return cls(
             name=name,
             params=model.count_params(),

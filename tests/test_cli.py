@@ -115,4 +115,4 @@ def test_augmented_stage_uses_its_own_learning_rate():
     assert schedule(0) == pytest.approx(0.003) and schedule(1) == pytest.approx(0.0027)
     assert stage.build().count_params() == 345_610
     batch_norm = bench.STAGES[-2].build()
-    assert {layer.momentum for layer in batch_norm.layers if isinstance(layer, keras.layers.BatchNormalization)} == {0.9}
+    assert {layer.momentum for layer in batch_norm.layers if isinstance(layer, keras.layers.BatchNormalization)} == {0.99}

@@ -124,6 +124,20 @@ def test_best_val_accuracy_is_the_maximum_with_a_one_based_epoch():
     assert train.best_val_accuracy({"val_accuracy": [0.1, 0.2, 0.3]}) == (0.3, 3)
 
 
+def test_best_val_accuracy_follows_the_early_stopping_monitor():
+    history = {"loss": [1.0, 0.5, 0.4, 0.3], "val_accuracy": [0.90, 0.96, 0.95, 0.95],
+               "val_loss": [0.4, 0.2, 0.1, 0.1]}
+    # The lowest loss wins for a loss (first of the tied epochs 3 and 4), not the highest accuracy.
+    assert train.best_val_accuracy(history, monitor="val_loss") == Best(accuracy=0.95, epoch=3)
+    assert train.best_val_accuracy(history, monitor="val_accuracy") == Best(accuracy=0.96, epoch=2)
+    history["val_auc"] = [0.5, 0.6, 0.7, 0.6]  # any other metric: the highest wins
+    assert train.best_val_accuracy(history, monitor="val_auc") == Best(accuracy=0.95, epoch=3)
+    with pytest.raises(ValueError, match=r"no 'val_lost'"):
+        train.best_val_accuracy(history, monitor="val_lost")
+    with pytest.raises(ValueError, match=r"history\['val_loss'\] contains NaN"):
+        train.best_val_accuracy({"val_accuracy": [0.9, 0.8], "val_loss": [0.3, float("nan")]}, monitor="val_loss")
+
+
 def test_best_val_accuracy_reads_a_keras_history(fitted):
     _, history, _, _ = fitted
     values = history.history["val_accuracy"]
@@ -279,6 +293,8 @@ def test_run_record_from_fit(fitted):
     assert record.test_accuracy == 0.9
     untimed = RunRecord.from_fit("logreg", model, history.history)
     assert untimed.seconds_per_epoch is None and "s/epoch" not in str(untimed)
+    by_loss = RunRecord.from_fit("logreg", model, history, monitor="val_loss")
+    assert (by_loss.best_val_accuracy, by_loss.best_epoch) == tuple(train.best_val_accuracy(history, monitor="val_loss"))
 
 
 def test_report_prints_the_line_outside_ipython(capsys):
