@@ -147,9 +147,10 @@ def best_val_accuracy(history, key: str = "val_accuracy", monitor: str | None = 
 
     ``history`` is what ``model.fit`` returns, or its ``.history`` dict.
     By default the best epoch is the one with the highest accuracy. With
-    ``monitor`` (e.g. ``"val_loss"``) it is the epoch that metric likes best,
-    the lowest for a loss, the highest otherwise, as Keras' ``EarlyStopping``
-    decides: the epoch whose weights ``restore_best_weights`` gives back.
+    ``monitor`` (e.g. ``"val_loss"``) it is where that metric is best: the
+    lowest value for a name containing "loss", the highest otherwise. For a
+    loss or an accuracy that is the epoch whose weights
+    ``EarlyStopping(monitor=..., restore_best_weights=True)`` gives back.
     Epochs are counted from 1, like Keras' "Epoch 3/10"; on ties the first
     epoch wins. ``key`` names another metric, e.g. ``"val_sparse_categorical_accuracy"``.
 

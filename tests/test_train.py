@@ -138,6 +138,21 @@ def test_best_val_accuracy_follows_the_early_stopping_monitor():
         train.best_val_accuracy({"val_accuracy": [0.9, 0.8], "val_loss": [0.3, float("nan")]}, monitor="val_loss")
 
 
+def test_best_val_accuracy_with_monitor_finds_the_epoch_early_stopping_restores(digits):
+    x, y = images(digits[0]), digits[1]
+    keras.utils.set_random_seed(0)
+    model = compiled(models.logistic_regression(), learning_rate=2.0)  # large steps: the loss goes up and down
+    history = model.fit(x[:200], y[:200], batch_size=20, epochs=5, verbose=0, validation_data=(x[-200:], y[-200:]),
+                        callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=5,
+                                                                 restore_best_weights=True)])
+    kept = train.best_val_accuracy(history, monitor="val_loss")
+    assert kept.epoch < 5, "the lowest validation loss should come before the last epoch, so that restoring matters"
+    loss, accuracy = model.evaluate(x[-200:], y[-200:], verbose=0)
+    assert loss == pytest.approx(min(history.history["val_loss"]), rel=1e-4)
+    assert accuracy == pytest.approx(kept.accuracy)
+    assert history.history["val_loss"][kept.epoch - 1] == min(history.history["val_loss"])
+
+
 def test_best_val_accuracy_reads_a_keras_history(fitted):
     _, history, _, _ = fitted
     values = history.history["val_accuracy"]
