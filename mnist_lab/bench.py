@@ -95,13 +95,11 @@ class StageResult:
         return np.array([r.test_accuracy for r in self.runs], dtype=float)
 
     def row(self) -> list[str]:
-        acc = self.test_accuracies
-        spread = f" ± {100 * acc.std(ddof=1):.2f}" if len(acc) > 1 else ""
         best_val = np.mean([r.best_val_accuracy for r in self.runs])
         return [self.stage.name, self.stage.notebook, f"{self.runs[0].params:,}",
                 f"{np.mean([r.seconds_per_epoch for r in self.runs]):.2f}",
                 f"{np.mean([r.images_per_second for r in self.runs]):,.0f}",
-                f"{100 * best_val:.2f}%", f"{100 * acc.mean():.2f}%{spread}", self.stage.reference]
+                f"{100 * best_val:.2f}%", train.mean_and_spread(self.test_accuracies), self.stage.reference]
 
 
 HEADER = ["stage", "notebook", "parameters", "s/epoch", "images/s", "best val acc",

@@ -161,12 +161,9 @@ def best_val_accuracy(history, key: str = "val_accuracy", monitor: str | None = 
     """
     values = _history_dict(history)
     series = _validation_series(values, key)
-    if monitor is None or monitor == key:
-        best = max(range(len(series)), key=lambda i: (series[i], -i))
-    else:
-        watched = _validation_series(values, monitor)
-        sign = -1 if "loss" in monitor else 1
-        best = max(range(len(watched)), key=lambda i: (sign * watched[i], -i))
+    watched = series if monitor in (None, key) else _validation_series(values, monitor)
+    sign = -1 if monitor is not None and "loss" in monitor else 1
+    best = max(range(len(watched)), key=lambda i: (sign * watched[i], -i))
     return Best(accuracy=series[best], epoch=best + 1)
 
 
@@ -186,6 +183,24 @@ def _validation_series(values: Mapping, key: str) -> list[float]:
     if any(math.isnan(v) for v in series):
         raise ValueError(f"history[{key!r}] contains NaN; the run diverged")
     return series
+
+
+def mean_and_spread(accuracies) -> str:
+    """Test accuracies of several seeds as "mean% ± sd", the sd in percentage points.
+
+    The sd is the sample standard deviation (``ddof=1``), as fits a handful
+    of seeds; with a single seed there is no spread to show.
+
+    >>> mean_and_spread([0.9798, 0.9810, 0.9816])
+    '98.08% ± 0.09'
+    >>> mean_and_spread([0.9907])
+    '99.07%'
+    """
+    accuracies = np.asarray(accuracies, dtype=float)
+    if accuracies.ndim != 1 or accuracies.size == 0:
+        raise ValueError(f"expected a non-empty list of accuracies, got shape {accuracies.shape}")
+    spread = f" ± {100 * accuracies.std(ddof=1):.2f}" if accuracies.size > 1 else ""
+    return f"{100 * accuracies.mean():.2f}%{spread}"
 
 
 # --- reproducibility ---------------------------------------------------------
