@@ -1,6 +1,6 @@
 """The ``mnist-lab`` command: run the series headless, benchmark it, make student copies.
 
-    mnist-lab run [NOTEBOOK ...] [--quick] [--dataset mnist|fashion_mnist] [--out DIR]
+    mnist-lab run [NOTEBOOK ...] [--quick] [--dataset mnist|fashion_mnist] [--set NAME=VALUE ...] [--out DIR]
     mnist-lab bench [--dataset ...] [--epochs N] [--seeds K] [--stages NAME ...] [--out DIR]
     mnist-lab student [NOTEBOOK ...] --out DIR
     mnist-lab workers N [--timeout S] -- COMMAND ...
@@ -12,6 +12,7 @@ with one line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import sys
 import time
@@ -75,20 +76,55 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
+def _settings(items: list[str] | None) -> dict:
+    """``--set NAME=VALUE`` options as a dict; VALUE is a Python literal, else a string."""
+    settings = {}
+    for item in items or []:
+        name, sep, text = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise UsageError(f"--set {item!r}: expected NAME=VALUE, for example --set SEEDS=1")
+        if name == "DATASET":
+            raise UsageError("--set DATASET: use --dataset mnist|fashion_mnist to switch the data set")
+        try:
+            settings[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            settings[name] = text
+    return settings
+
+
+def _parametrized(sources: list[Path], dataset: str | None, settings: dict) -> list:
+    """Read the notebooks and add each one's share of the settings; a setting no notebook has is an error."""
+    from . import notebooks
+
+    nbs, used = [], set()
+    for src in sources:
+        nb = notebooks.read(src)
+        names = notebooks.parameter_names(nb)
+        mine = {k: v for k, v in settings.items() if k in names}
+        used.update(mine)
+        notebooks.inject_parameters(nb, **({"DATASET": dataset} if dataset else {}), **mine)
+        nbs.append(nb)
+    unused = [k for k in settings if k not in used]
+    if unused:
+        raise UsageError(f"--set {unused[0]}: no parameter of that name in {', '.join(p.name for p in sources)}; "
+                         "see each notebook's Parameters cell")
+    return nbs
+
+
 def cmd_run(args) -> int:
     from tqdm.auto import tqdm
 
     from . import notebooks
 
     sources = _notebook_paths(args.notebooks)
+    if args.timeout is not None and args.timeout <= 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    nbs = _parametrized(sources, args.dataset, _settings(args.set))
     out = _output_folder(args.out, sources, "run", force=args.force)
     if args.quick:
         os.environ["MNIST_LAB_QUICK"] = "1"
     rows, failed = [], 0
-    for src in sources:
-        nb = notebooks.read(src)
-        if args.dataset:
-            notebooks.inject_parameters(nb, DATASET=args.dataset)
+    for src, nb in zip(sources, nbs):
         start = time.monotonic()
         with tqdm(total=sum(c.cell_type == "code" for c in nb.cells), desc=src.stem, unit="cell",
                   leave=True, file=sys.stderr) as bar:
@@ -196,7 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dataset", choices=data.DATASETS, help="switch every notebook's DATASET")
     run.add_argument("--out", help="folder for the executed copies (default: runs/run-TIMESTAMP)")
     run.add_argument("--force", action="store_true", help="overwrite executed copies already in --out")
-    run.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell (default 3600)")
+    run.add_argument("--set", action="append", metavar="NAME=VALUE",
+                     help="override a parameter in the notebooks that have it, e.g. --set SEEDS=1 (repeatable)")
+    run.add_argument("--timeout", type=int, help="seconds allowed per cell (default: no limit; notebook 9 "
+                     "on full Fashion-MNIST runs cells of over an hour on a CPU)")
     run.set_defaults(func=cmd_run)
 
     bench = sub.add_parser("bench", help="train the final model of every stage and compare them")

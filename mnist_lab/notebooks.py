@@ -15,6 +15,7 @@ stored outputs. Conventions of the series' notebooks:
 
 from __future__ import annotations
 
+import ast
 import os
 from pathlib import Path
 
@@ -92,6 +93,19 @@ def parameters_index(nb: nbformat.NotebookNode) -> int:
         if "parameters" in cell.get("metadata", {}).get("tags", []):
             return i
     raise ValueError("notebook has no cell tagged 'parameters'")
+
+
+def parameter_names(nb: nbformat.NotebookNode) -> list[str]:
+    """Names assigned in the parameters cell, in order: what a run may override.
+
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+    ...     "EPOCHS = 5  # at most\\nSEEDS = 3", metadata={"tags": ["parameters"]})])
+    >>> parameter_names(nb)
+    ['EPOCHS', 'SEEDS']
+    """
+    tree = ast.parse(nb.cells[parameters_index(nb)].source)
+    return [target.id for node in tree.body if isinstance(node, ast.Assign)
+            for target in node.targets if isinstance(target, ast.Name)]
 
 
 def inject_parameters(nb: nbformat.NotebookNode, **params) -> nbformat.NotebookNode:

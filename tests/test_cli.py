@@ -64,6 +64,38 @@ def test_run_argument_errors(lessons, tmp_path, capsys):
     assert e.value.code == 2
 
 
+def test_run_set_overrides_parameters_where_they_exist(lessons, tmp_path, capsys):
+    ok, _ = lessons
+    seeded = write_nb(ok.parent / "03_seeded.ipynb", 'DATASET = "mnist"\nSEEDS = 3  # runs\nNAME = "a"',
+                      "print('seeds', SEEDS + 1, 'name', NAME, 'dataset', DATASET)")
+    out = tmp_path / "out"
+    assert main(["run", str(ok), str(seeded), "--set", "SEEDS=1", "--set", "NAME=plain text",
+                 "--dataset", "fashion_mnist", "--out", str(out)]) == 0
+    capsys.readouterr()
+    executed = nbformat.read(str(out / "03_seeded.ipynb"), as_version=4)
+    text = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    assert "seeds 2 name plain text dataset fashion_mnist" in text  # SEEDS became the int 1
+    # The notebook without SEEDS ran as it is.
+    untouched = nbformat.read(str(out / "01_ok.ipynb"), as_version=4)
+    assert "SEEDS" not in "".join(c.source for c in untouched.cells)
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--set", "SEEDZ=1"], "--set SEEDZ: no parameter of that name in 01_ok.ipynb"),
+    (["--set", "SEEDS"], "expected NAME=VALUE"),
+    (["--set", "2x=1"], "expected NAME=VALUE"),
+    (["--set", "DATASET=cifar10"], "use --dataset"),
+    (["--timeout", "0"], "--timeout must be a positive number"),
+])
+def test_run_set_and_timeout_errors(lessons, tmp_path, capsys, option, message):
+    ok, _ = lessons
+    out = tmp_path / "out"
+    assert main(["run", str(ok), *option, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()  # nothing ran, nothing written
+
+
 def test_bench_argument_errors(capsys, tmp_path):
     assert main(["bench", "--epochs", "0", "--out", str(tmp_path / "a")]) == 2
     assert "--epochs must be at least 1" in capsys.readouterr().err

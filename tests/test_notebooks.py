@@ -55,6 +55,8 @@ def test_structure(path):
     assert "google.colab" in code[0].source and "%pip install" in code[0].source
     params = nb.cells[notebooks.parameters_index(nb)]
     assert re.search(r'^DATASET = "mnist"', params.source, re.M), "parameters cell must define DATASET"
+    # `mnist-lab run --set NAME=VALUE` sees every setting: one plain assignment each.
+    assert notebooks.parameter_names(nb) == re.findall(r"^([A-Z][A-Z0-9_]*) =", params.source, re.M)
     assert sum("parameters" in c.metadata.get("tags", []) for c in nb.cells) == 1
     later = "\n".join(c.source for c in nb.cells[notebooks.parameters_index(nb) + 1:] if c.cell_type == "code")
     if re.search(r"^EPOCHS = ", params.source, re.M):
