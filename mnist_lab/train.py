@@ -185,22 +185,29 @@ def _validation_series(values: Mapping, key: str) -> list[float]:
     return series
 
 
-def mean_and_spread(accuracies) -> str:
+def mean_and_spread(accuracies, explain: bool = False) -> str:
     """Test accuracies of several seeds as "mean% ± sd", the sd in percentage points.
 
     The sd is the sample standard deviation (``ddof=1``), as fits a handful
-    of seeds; with a single seed there is no spread to show.
+    of seeds; with a single seed there is no spread to show. ``explain=True``
+    adds what the numbers are, for a sentence in a notebook.
 
     >>> mean_and_spread([0.9798, 0.9810, 0.9816])
     '98.08% ± 0.09'
-    >>> mean_and_spread([0.9907])
-    '99.07%'
+    >>> mean_and_spread([0.9798, 0.9810, 0.9816], explain=True)
+    '98.08% ± 0.09 (mean ± standard deviation over 3 seeds)'
+    >>> mean_and_spread([0.9907], explain=True)
+    '99.07% (1 seed: no spread to show)'
     """
     accuracies = np.asarray(accuracies, dtype=float)
     if accuracies.ndim != 1 or accuracies.size == 0:
         raise ValueError(f"expected a non-empty list of accuracies, got shape {accuracies.shape}")
-    spread = f" ± {100 * accuracies.std(ddof=1):.2f}" if accuracies.size > 1 else ""
-    return f"{100 * accuracies.mean():.2f}%{spread}"
+    several = accuracies.size > 1
+    text = f"{100 * accuracies.mean():.2f}%" + (f" ± {100 * accuracies.std(ddof=1):.2f}" if several else "")
+    if explain:
+        text += (f" (mean ± standard deviation over {accuracies.size} seeds)" if several
+                 else " (1 seed: no spread to show)")
+    return text
 
 
 # --- reproducibility ---------------------------------------------------------

@@ -178,6 +178,8 @@ def test_best_val_accuracy_explains_what_is_missing(history, message):
 def test_mean_and_spread_uses_the_sample_sd_in_points():
     assert train.mean_and_spread([0.9722, 0.9897, 0.9902]) == "98.40% ± 1.03"
     assert train.mean_and_spread(np.array([0.5])) == "50.00%"  # one seed: no spread
+    assert train.mean_and_spread([0.97, 0.99], explain=True) == "98.00% ± 1.41 (mean ± standard deviation over 2 seeds)"
+    assert train.mean_and_spread([0.5], explain=True) == "50.00% (1 seed: no spread to show)"
     with pytest.raises(ValueError, match=r"non-empty list of accuracies, got shape \(0,\)"):
         train.mean_and_spread([])
     with pytest.raises(ValueError, match=r"got shape \(1, 2\)"):
