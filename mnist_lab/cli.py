@@ -1,6 +1,6 @@
 """The ``mnist-lab`` command: run the series headless, benchmark it, make student copies.
 
-    mnist-lab run [NOTEBOOK ...] [--quick] [--dataset mnist|fashion_mnist] [--set NAME=VALUE ...] [--out DIR]
+    mnist-lab run [NOTEBOOK ...] [--quick] [--dataset mnist|fashion_mnist] [--set NAME=VALUE ...] [--out DIR] [--timeout S]
     mnist-lab bench [--dataset ...] [--epochs N] [--seeds K] [--stages NAME ...] [--out DIR]
     mnist-lab student [NOTEBOOK ...] --out DIR
     mnist-lab workers N [--timeout S] -- COMMAND ...
