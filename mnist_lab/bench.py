@@ -30,12 +30,13 @@ class Stage:
 
     name: str
     notebook: str
-    build: Callable[[], keras.Model]
+    build: Callable[..., keras.Model]
     optimizer: str                 # "sgd" or "adam"
     batch_size: int
     decay: float | None = None     # exponential learning-rate decay factor per epoch, or constant
     reference: str = ""            # what the source tutorials report on full MNIST
     learning_rate: float = 0.01    # the first epoch's rate when the rate decays
+    per_dataset: bool = False      # build(dataset=...): the model depends on the data (augmentation)
 
     def make_optimizer(self):
         if self.decay is not None:
@@ -67,7 +68,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("batch-norm convnet", "08", lambda: models.batchnorm_convnet(dropout=0.3), "adam", 64,
           decay=0.666, reference="99.5%"),
     Stage("augmented deeper BN convnet", "09", models.augmented_convnet, "adam", 64, decay=0.9,
-          learning_rate=0.003, reference="about 99.6% (best single Keras CNNs)"),
+          learning_rate=0.003, reference="about 99.6% (best single Keras CNNs)", per_dataset=True),
 )
 
 
@@ -114,15 +115,17 @@ def prepare(x_train, y_train, x_test, val_size=0.1, seed=0, train_size=None):
     return (prep(xt), yt), (prep(xv), yv), prep(x_test)
 
 
-def run_stage(stage: Stage, train_split, val_split, test_split, epochs: int, seed: int) -> train.RunRecord:
+def run_stage(stage: Stage, train_split, val_split, test_split, epochs: int, seed: int,
+              dataset: str = "mnist") -> train.RunRecord:
     """Train one stage once from a fresh seed; evaluate it on the test set once.
 
     The model evaluated is the epoch with the best validation accuracy
     (restored at the end of training): selection on the validation set only.
+    ``dataset`` picks the augmentation of a ``per_dataset`` stage.
     """
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = train_split, val_split, test_split
     train.set_seed(seed)
-    model = stage.build()
+    model = stage.build(dataset=dataset) if stage.per_dataset else stage.build()
     model.compile(optimizer=stage.make_optimizer(), loss=LOSS, metrics=["accuracy"])
     timer = train.EpochTimer()
     history = model.fit(x_train, y_train, batch_size=stage.batch_size, epochs=epochs,
@@ -137,12 +140,14 @@ def run_stage(stage: Stage, train_split, val_split, test_split, epochs: int, see
 
 
 def run_stages(x_train, y_train, x_test, y_test, epochs: int = 10, seeds: Sequence[int] = (0,),
-               stages: Sequence[Stage] = STAGES, val_size=0.1, train_size=None, log=print) -> list[StageResult]:
+               stages: Sequence[Stage] = STAGES, val_size=0.1, train_size=None, log=print,
+               dataset: str = "mnist") -> list[StageResult]:
     """Train every stage for ``epochs`` epochs, once per seed; return their results.
 
     All stages share one training/validation split (seeded with 0, like the
     notebooks' default); the seeds vary the initial weights and the order of
-    the batches. Seconds per epoch and images per second leave out the first
+    the batches. ``dataset`` names the data, for the stages whose model
+    depends on it (notebook 9's augmentation). Seconds per epoch and images per second leave out the first
     epoch, which includes tracing the model.
     """
     if epochs < 1:
@@ -157,7 +162,7 @@ def run_stages(x_train, y_train, x_test, y_test, epochs: int = 10, seeds: Sequen
             log(f"{stage.name} (notebook {stage.notebook})")
         runs = []
         for seed in seeds:
-            record = run_stage(stage, train_split, val_split, (x_test_prep, y_test), epochs, seed)
+            record = run_stage(stage, train_split, val_split, (x_test_prep, y_test), epochs, seed, dataset=dataset)
             if log:
                 log(f"  seed {seed}: {record}")
             runs.append(record)

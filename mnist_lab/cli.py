@@ -167,7 +167,8 @@ def cmd_bench(args) -> int:
     title = bench.describe_run(args.dataset, len(x_train) - n_val, n_val, len(x_test), args.epochs, seeds)
     print(title)
     start = time.monotonic()
-    results = bench.run_stages(x_train, y_train, x_test, y_test, epochs=args.epochs, seeds=seeds, stages=stages)
+    results = bench.run_stages(x_train, y_train, x_test, y_test, epochs=args.epochs, seeds=seeds, stages=stages,
+                               dataset=args.dataset)
     speeds = bench.pipeline_comparison(x_train, y_train)
     md, png = bench.write_report(results, out, title, speeds)
     print()

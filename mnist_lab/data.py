@@ -36,6 +36,11 @@ IDX_NAMES = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 _SUBDIRS = {"mnist": ("mnist",), "fashion_mnist": ("fashion_mnist", "fashion-mnist")}
+CLASS_NAMES = {
+    "mnist": tuple("0123456789"),
+    "fashion_mnist": ("T-shirt/top", "trouser", "pullover", "dress", "coat",
+                      "sandal", "shirt", "sneaker", "bag", "ankle boot"),
+}
 
 Split = tuple[np.ndarray, np.ndarray]
 
@@ -47,6 +52,16 @@ class DataNotFoundError(FileNotFoundError):
 def _check_name(name: str) -> None:
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
+
+
+def class_names(name: str = "mnist") -> tuple[str, ...]:
+    """What the labels 0..9 of dataset ``name`` stand for, in label order.
+
+    >>> class_names("fashion_mnist")[6], class_names("mnist")[6]
+    ('shirt', '6')
+    """
+    _check_name(name)
+    return CLASS_NAMES[name]
 
 
 def _idx_file(folder: Path, stem: str) -> Path | None:

@@ -1,12 +1,13 @@
 """The mnist-lab command: run, bench, and their errors."""
 
+import dataclasses
 
 import keras
 import nbformat
 import numpy as np
 import pytest
 
-from mnist_lab import bench, train
+from mnist_lab import bench, models, train
 from mnist_lab.cli import main
 
 
@@ -137,6 +138,20 @@ def test_stages_follow_the_notebooks():
     assert [s.notebook for s in bench.stages_through("08")] == notebooks[:-1]
     with pytest.raises(ValueError, match=r"no stage comes from notebook '10'; expected one of \['02'"):
         bench.stages_through("10")
+
+
+def test_bench_builds_the_augmented_stage_for_its_dataset(digits):
+    asked = []
+
+    def spy(**kwargs):
+        asked.append(kwargs)
+        return models.logistic_regression(input_shape=(28, 28, 1))
+
+    stages = [dataclasses.replace(bench.STAGES[-1], build=spy), dataclasses.replace(bench.STAGES[0], build=spy)]
+    x, y = digits
+    bench.run_stages(x[:400], y[:400], x[400:], y[400:], epochs=1, stages=stages,
+                     dataset="fashion_mnist", log=None)
+    assert asked == [{"dataset": "fashion_mnist"}, {}]    # only notebook 9's stage depends on the data
 
 
 def test_augmented_stage_uses_its_own_learning_rate():

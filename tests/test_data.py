@@ -186,3 +186,11 @@ def test_make_dataset_shapes(digits):
     assert np.concatenate([b[1].numpy() for b in fixed]).tolist() == y[:10].tolist()
     with pytest.raises(ValueError, match="batch_size"):
         data.make_dataset(x[:10], y[:10], batch_size=0)
+
+
+def test_class_names():
+    assert data.class_names() == tuple("0123456789")
+    fashion = data.class_names("fashion_mnist")
+    assert len(fashion) == 10 and fashion[0] == "T-shirt/top" and fashion[9] == "ankle boot"
+    with pytest.raises(ValueError, match="unknown dataset 'emnist'; expected one of mnist, fashion_mnist"):
+        data.class_names("emnist")

@@ -112,6 +112,22 @@ def test_augmentation_changes_images_only_in_training(digits):
     assert models.augmentation(rotation=0, shift=0, zoom=0)(x, training=True).shape == x.shape
 
 
+def test_augmentation_keeps_each_datasets_labels(digits):
+    digit_layers = [layer.name for layer in models.augmented_convnet().layers[0].layers]
+    assert digit_layers == ["random_rotation", "random_shift", "random_zoom"]   # a mirrored 2 is no 2
+    clothes = models.augmented_convnet(dataset="fashion_mnist").layers[0]
+    assert [layer.name for layer in clothes.layers] == ["random_flip", "random_rotation", "random_shift", "random_zoom"]
+    assert clothes.get_layer("random_zoom").height_factor == 0.0    # clothes are photographed upright, filling the frame
+    mirror = models.augmentation(rotation=0, shift=0, zoom=0, flip=True)
+    x = images(digits[0][:32])
+    keras.utils.set_random_seed(0)
+    flipped = keras.ops.convert_to_numpy(mirror(x, training=True))
+    mirrored = [np.allclose(f, x_[:, ::-1]) for f, x_ in zip(flipped, x)]
+    unchanged = [np.allclose(f, x_) for f, x_ in zip(flipped, x)]
+    assert all(m or u for m, u in zip(mirrored, unchanged)) and 4 < sum(mirrored) < 28
+    assert set(models.LABEL_PRESERVING) == {"mnist", "fashion_mnist"}
+
+
 def test_every_builder_is_exported():
     assert set(models.BUILDERS) == set(DEFAULT_NAMES)
     assert all(getattr(models, name) is builder for name, builder in models.BUILDERS.items())
@@ -213,6 +229,8 @@ def test_training_lowers_the_loss_on_real_digits(name, digits):
     (lambda: models.augmentation(rotation=-5), r"rotation \(degrees\) must be a number in \[0, 180\), got -5"),
     (lambda: models.augmentation(shift=1.5), r"shift must be a number in \[0, 1\), got 1.5"),
     (lambda: models.augmentation(zoom="a bit"), r"zoom must be a number in \[0, 1\)"),
+    (lambda: models.augmentation(flip="yes"), r"flip must be True or False, got 'yes'"),
+    (lambda: models.augmented_convnet(dataset="cifar10"), r"unknown dataset 'cifar10'; expected one of mnist, fashion_mnist"),
 ], ids=lambda v: None if callable(v) else v[:40])
 def test_bad_arguments_raise_clear_value_errors(call, message):
     with pytest.raises(ValueError, match=message):
