@@ -85,7 +85,8 @@ def fit_in_box(image: np.ndarray, box: int = BOX) -> np.ndarray:
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read a picture file (PNG, or any format Pillow reads) as grey levels 0..1.
 
-    Transparent pixels count as white paper.
+    Transparent pixels count as white paper; 16-bit grey PNGs are scaled
+    from 0..65535.
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -98,7 +99,10 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
                 paper = Image.new("RGBA", picture.size, "white")
                 picture = Image.alpha_composite(paper, picture.convert("RGBA"))
-            grey = np.asarray(picture.convert("L"), dtype=np.float32) / 255.0
+            if picture.mode.startswith("I"):      # 16-bit grey: convert("L") would clip, not rescale
+                grey = np.clip(np.asarray(picture, dtype=np.float32) / 65535.0, 0.0, 1.0)
+            else:
+                grey = np.asarray(picture.convert("L"), dtype=np.float32) / 255.0
     except (UnidentifiedImageError, OSError) as error:
         raise ValueError(f"cannot read {path} as an image ({error}): expected a PNG file") from None
     return grey

@@ -45,6 +45,16 @@ def test_png_file_and_array_give_the_same_input(tmp_path):
     np.testing.assert_allclose(images.prepare_image(str(path)), images.prepare_image(picture), atol=1e-6)
 
 
+def test_16_bit_png_is_rescaled_not_clipped(tmp_path):
+    fonts, _ = font_digits(["DejaVu Serif"])
+    picture = on_paper(fonts[4])
+    path = tmp_path / "four16.png"
+    Image.fromarray(picture.astype(np.uint16) * 257).save(path)      # 0..255 -> 0..65535
+    assert Image.open(path).mode.startswith("I")
+    np.testing.assert_allclose(images.read_image(path), picture / 255.0, atol=1e-6)
+    np.testing.assert_allclose(images.prepare_image(path), images.prepare_image(picture), atol=1e-5)
+
+
 def test_transparent_png_counts_as_white_paper(tmp_path):
     fonts, _ = font_digits(["DejaVu Sans"])
     rgba = np.zeros((112, 112, 4), dtype=np.uint8)       # black ink, alpha = ink
