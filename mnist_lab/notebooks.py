@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import os
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -135,7 +136,11 @@ def execute(nb: nbformat.NotebookNode, cwd: str | os.PathLike, timeout: int = 18
             on_cell(code_cells.index(cell_index) if cell_index in code_cells else 0, len(code_cells))
         client.on_cell_execute = hook
     try:
-        client.execute()
+        with tempfile.TemporaryDirectory(prefix="mnist-lab-kernel-") as sockets:
+            if os.name == "posix":   # Unix sockets in a private folder: no open TCP port, no unencrypted-TCP warning
+                client.km = client.create_kernel_manager()
+                client.km.transport, client.km.ip = "ipc", os.path.join(sockets, "kernel")
+            client.execute()
     except CellExecutionError as e:
         index = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"
                       and any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)

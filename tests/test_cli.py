@@ -54,6 +54,14 @@ def test_run_table_failure_and_outputs(lessons, tmp_path, capsys, monkeypatch):
     assert main(["run", str(ok), "--out", str(out), "--force"]) == 0
 
 
+def test_run_talks_to_its_kernel_over_private_unix_sockets(lessons, tmp_path, capfd, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ok, _ = lessons
+    assert main(["run", str(ok), "--out", str(tmp_path / "out")]) == 0
+    assert "without encryption" not in capfd.readouterr().err     # ipykernel's warning for TCP
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "src"]   # no socket files left behind
+
+
 def test_run_argument_errors(lessons, tmp_path, capsys):
     ok, _ = lessons
     assert main(["run", str(tmp_path / "missing.ipynb")]) == 2
