@@ -147,8 +147,8 @@ def run_stages(x_train, y_train, x_test, y_test, epochs: int = 10, seeds: Sequen
     All stages share one training/validation split (seeded with 0, like the
     notebooks' default); the seeds vary the initial weights and the order of
     the batches. ``dataset`` names the data, for the stages whose model
-    depends on it (notebook 9's augmentation). Seconds per epoch and images per second leave out the first
-    epoch, which includes tracing the model.
+    depends on it (notebook 9's augmentation). Seconds per epoch and images
+    per second leave out the first epoch, which includes tracing the model.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")

@@ -49,7 +49,8 @@ class DataNotFoundError(FileNotFoundError):
     """No copy of the dataset could be found or downloaded."""
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
+    """ValueError naming the known datasets unless ``name`` is one of :data:`DATASETS`."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
 
@@ -60,7 +61,7 @@ def class_names(name: str = "mnist") -> tuple[str, ...]:
     >>> class_names("fashion_mnist")[6], class_names("mnist")[6]
     ('shirt', '6')
     """
-    _check_name(name)
+    check_name(name)
     return CLASS_NAMES[name]
 
 
@@ -169,7 +170,7 @@ def load_data(name: str = "mnist", data_dir: str | os.PathLike | None = None) ->
     >>> x_train.shape, x_test.shape  # doctest: +SKIP
     ((60000, 28, 28), (10000, 28, 28))
     """
-    _check_name(name)
+    check_name(name)
     if data_dir is not None:
         return load_idx_folder(data_dir)  # asked for explicitly: no silent fallback
     tried = []

@@ -44,6 +44,8 @@ from ._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
 import keras
 from keras import layers
 
+from . import data
+
 IMAGE_SHAPES = ((28, 28, 1), (28, 28))
 FLAT_SHAPE = (784,)
 NUM_CLASSES = 10
@@ -411,8 +413,7 @@ def augmented_convnet(dropout=0.25, momentum=0.9, augment=True, input_shape=(28,
     momentum = _number_below(momentum, 1, "momentum", hint=" (Keras' default is 0.99)")
     shape = _check_input_shape(input_shape, allow_flat=False)
     stack = _image_input(shape)
-    if dataset not in LABEL_PRESERVING:
-        raise ValueError(f"unknown dataset {dataset!r}; expected one of {', '.join(LABEL_PRESERVING)}")
+    data.check_name(dataset)
     if augment:
         stack.append(augmentation(**LABEL_PRESERVING[dataset]))
 
