@@ -51,11 +51,16 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb.metadata = {k: v for k, v in nb.metadata.items() if k in KEEP_METADATA}
     if "language_info" in nb.metadata:
         nb.metadata["language_info"] = {"name": "python"}
+    # A cell keeps its id, so inserting or deleting a cell changes only that cell in the diff.
+    taken, seen = {c.get("id") for c in nb.cells}, set()
     checked = 0
     for i, cell in enumerate(nb.cells):
         tags = cell.get("metadata", {}).get("tags")
         cell.metadata = {"tags": tags} if tags else {}
-        cell.id = f"cell-{i}"  # stable ids keep diffs small
+        if not cell.get("id") or cell.id in seen:
+            cell.id = next(f"cell-{i}-{n}" for n in range(len(nb.cells) + 1) if f"cell-{i}-{n}" not in taken)
+            taken.add(cell.id)
+        seen.add(cell.id)
         if cell.cell_type != "code":
             continue
         if is_checked(cell):  # nbval wants a count on a cell with stored outputs: number them 1, 2, ...
