@@ -4,7 +4,7 @@
 copies of COMMAND, each with its own ``TF_CONFIG``: a cluster of N workers
 at ``127.0.0.1`` on free ports, and that copy's task index. Under
 ``tf.distribute.MultiWorkerMirroredStrategy`` they train one model
-together, exactly as N machines would (see :mod:`mnist_lab.distribute`).
+together, exactly as N machines would (see :mod:`mnist_lab.distributed.strategy`).
 
 * Their output is streamed line by line, each line prefixed ``[worker i]``.
 * It waits for all of them and succeeds only if every one exits with 0.

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import notebooks
+from . import runner
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -96,7 +96,7 @@ def make_student_copies(sources, out: str | os.PathLike) -> list[StudentCopy]:
             raise ValueError(f"--out {out} holds the solution notebooks; choose another folder")
     made = []
     for src in sources:
-        nb, tasks = student_notebook(notebooks.read(src), name=str(src))
+        nb, tasks = student_notebook(runner.read(src), name=str(src))
         made.append((src, nb, tasks))
     out.mkdir(parents=True, exist_ok=True)
     copies = []

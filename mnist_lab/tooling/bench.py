@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
+from .._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
 import keras
 
-from . import data, models, train
+from .. import data, models, train
 
 LOSS = "sparse_categorical_crossentropy"
 
@@ -205,7 +205,7 @@ def markdown_table(results: Sequence[StageResult]) -> str:
 
 def write_report(results, out: Path, title: str, speeds: dict | None = None) -> tuple[Path, Path]:
     """Write ``results.md`` and ``results.png`` into ``out`` (refusing to overwrite them)."""
-    from . import plot
+    from .. import plot
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

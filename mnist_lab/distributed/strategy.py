@@ -39,14 +39,14 @@ normalization also keeps its moving averages per replica (they are not
 aggregated as in Keras 2); :func:`sync_moving_statistics` averages them, so
 every worker ends with the same model.
 
-:mod:`mnist_lab.workers` (``mnist-lab workers N -- COMMAND``) starts N local
+:mod:`mnist_lab.distributed.workers` (``mnist-lab workers N -- COMMAND``) starts N local
 workers to try multi-worker training on one machine, and
-``python -m mnist_lab.train_distributed`` is a training script for it.
+``python -m mnist_lab.distributed.train`` is a training script for it.
 """
 
 from __future__ import annotations
 
-from ._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
+from .._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
 import keras
 
 import glob
@@ -59,7 +59,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import data
+from .. import data
 
 TF_CONFIG_ENV = "TF_CONFIG"
 WORKER_JOBS = ("chief", "worker")

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import data
+from .. import data
 
 EXIT_USAGE = 2
 
@@ -94,15 +94,15 @@ def _settings(items: list[str] | None) -> dict:
 
 def _parametrized(sources: list[Path], dataset: str | None, settings: dict) -> list:
     """Read the notebooks and add each one's share of the settings; a setting no notebook has is an error."""
-    from . import notebooks
+    from . import runner
 
     nbs, used = [], set()
     for src in sources:
-        nb = notebooks.read(src)
-        names = notebooks.parameter_names(nb)
+        nb = runner.read(src)
+        names = runner.parameter_names(nb)
         mine = {k: v for k, v in settings.items() if k in names}
         used.update(mine)
-        notebooks.inject_parameters(nb, **({"DATASET": dataset} if dataset else {}), **mine)
+        runner.inject_parameters(nb, **({"DATASET": dataset} if dataset else {}), **mine)
         nbs.append(nb)
     unused = [k for k in settings if k not in used]
     if unused:
@@ -114,7 +114,7 @@ def _parametrized(sources: list[Path], dataset: str | None, settings: dict) -> l
 def cmd_run(args) -> int:
     from tqdm.auto import tqdm
 
-    from . import notebooks
+    from . import runner
 
     sources = _notebook_paths(args.notebooks)
     if args.timeout is not None and args.timeout <= 0:
@@ -132,14 +132,14 @@ def cmd_run(args) -> int:
                 bar.n = index
                 bar.refresh()
             try:
-                notebooks.execute(nb, cwd=src.resolve().parent, timeout=args.timeout, on_cell=advance)
+                runner.execute(nb, cwd=src.resolve().parent, timeout=args.timeout, on_cell=advance)
                 bar.n = bar.total
                 status = "ok"
-            except notebooks.CellError as e:
+            except runner.CellError as e:
                 status = f"FAILED at cell {e.index}: {e.error}"
                 failed += 1
-        notebooks.write(nb, out / src.name)
-        rows.append([src.name, status, f"{time.monotonic() - start:.0f} s", _headline(notebooks.results(nb))])
+        runner.write(nb, out / src.name)
+        rows.append([src.name, status, f"{time.monotonic() - start:.0f} s", _headline(runner.results(nb))])
     print(_table(rows, ["notebook", "status", "time", "headline accuracy"]))
     print(f"executed copies in {out}")
     return 1 if failed else 0
@@ -193,7 +193,7 @@ def cmd_student(args) -> int:
 
 
 def cmd_workers(args) -> int:
-    from . import workers
+    from ..distributed import workers
 
     # argparse.REMAINDER keeps everything after N: the command, or options given after N, then
     # "--" and the command. Inner "--" belong to the command and are kept.

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import RESULT_MIMETYPE
+from .. import RESULT_MIMETYPE
 
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 KEEP_METADATA = ("kernelspec", "language_info", "colab")

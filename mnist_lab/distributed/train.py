@@ -1,19 +1,19 @@
 """Train the batch-norm convnet under whatever ``tf.distribute`` strategy fits this machine.
 
-    python -m mnist_lab.train_distributed [--epochs E | --steps S] [--per-replica-batch B] ...
+    python -m mnist_lab.distributed.train [--epochs E | --steps S] [--per-replica-batch B] ...
 
 The same script runs on a laptop (default strategy), a multi-GPU machine
 (``MirroredStrategy``), a TPU, or as one of several workers
 (``MultiWorkerMirroredStrategy``, when ``TF_CONFIG`` is set). To try
 several workers on one machine::
 
-    mnist-lab workers 2 -- python -m mnist_lab.train_distributed --steps 40
+    mnist-lab workers 2 -- python -m mnist_lab.distributed.train --steps 40
 
 Every worker loads the data (:func:`mnist_lab.data.load_data`; offline,
 set ``MNIST_LAB_DATA_DIR``), builds ``models.batchnorm_convnet`` under the
 strategy's scope and trains it with a step written with ``strategy.run``
 and ``strategy.reduce`` (Keras 3's ``model.fit`` does not work with several
-workers; see :mod:`mnist_lab.distribute`). It prints the images per second
+workers; see :mod:`mnist_lab.distributed.strategy`). It prints the images per second
 over all workers, the validation accuracy, and with ``--save-weights``
 writes the final weights (``.weights.h5``).
 """
@@ -23,14 +23,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
+from .._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
 import keras
 
-from . import data, distribute, models
+from .. import data, models
+from . import strategy as distribute
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mnist_lab.train_distributed",
+    parser = argparse.ArgumentParser(prog="python -m mnist_lab.distributed.train",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", choices=data.DATASETS, default="mnist")
     length = parser.add_mutually_exclusive_group()
