@@ -7,6 +7,8 @@ MPLBACKEND: kernels keep Jupyter's inline backend, as for a student).
 
 import os
 
+import pytest
+
 from mnist_lab import RESULT_MIMETYPE
 
 os.environ.setdefault("MNIST_LAB_QUICK", "1")
@@ -18,3 +20,10 @@ def pytest_collectstart(collector):
     if collector.path is not None and collector.path.suffix == ".ipynb":
         collector.skip_compare += ("text/html", "application/javascript", "stderr",
                                    RESULT_MIMETYPE)
+
+
+def pytest_collection_modifyitems(items):
+    """Every notebook cell that nbval runs is slow: it needs a kernel and trains."""
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.slow)
