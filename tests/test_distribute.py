@@ -141,6 +141,7 @@ def test_tpu_signalled_by_a_device_file(no_cluster, monkeypatch):
     assert distribute.tpu_signalled() == "/dev/accel0"
 
 
+@pytest.mark.slow
 def test_multi_worker_strategy_from_tf_config_in_a_subprocess():
     port = workers.free_ports(1)[0]
     result = run_python("""
@@ -204,6 +205,7 @@ def test_seedless_shuffle_refused_with_several_workers(digits, monkeypatch):
 # --- training with the strategy's primitives ---------------------------------------
 
 
+@pytest.mark.slow
 def test_train_step_and_evaluation_under_the_default_strategy(digits, no_cluster):
     x, y = digits
     x = data.add_channel(data.scale(x))
@@ -278,6 +280,7 @@ MIRRORED = """
 """
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_two_replicas_fit_and_custom_step(digits, tmp_path):
     x, y = digits
     np.savez(tmp_path / "digits.npz", x=x, y=y)
@@ -302,6 +305,7 @@ def _weights(path):
     return arrays
 
 
+@pytest.mark.slow
 def test_two_workers_train_the_batchnorm_convnet_to_identical_weights(digits, tmp_path):
     folder = tmp_path / "mnist"
     folder.mkdir()

@@ -85,6 +85,7 @@ def training_digits(request):
                 f"{SHARED_MNIST}) to train the check classifier")
 
 
+@pytest.mark.slow
 def test_a_logistic_regression_trained_on_mnist_reads_them(fonts, training_digits):
     x, y = training_digits
     keras.utils.set_random_seed(0)

@@ -181,6 +181,7 @@ TRAINABLE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(TRAINABLE))
 def test_training_lowers_the_loss_on_real_digits(name, digits):
     keras.utils.set_random_seed(1)

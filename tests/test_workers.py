@@ -133,6 +133,7 @@ DEAD_PEER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_dead_worker_stops_the_blocked_peer(tmp_path):
     piddir = tmp_path / "pids"
     piddir.mkdir()
@@ -154,6 +155,7 @@ def test_worker_killed_by_a_signal(capsys):
     assert capsys.readouterr().err == "mnist-lab workers: worker 0 was killed by SIGKILL; stopped the others\n"
 
 
+@pytest.mark.slow
 def test_timeout_stops_workers_and_their_children(tmp_path):
     piddir = tmp_path / "pids"
     piddir.mkdir()
@@ -167,6 +169,7 @@ def test_timeout_stops_workers_and_their_children(tmp_path):
     assert_all_gone(pids)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupting_the_launcher_stops_the_workers(tmp_path, sig):
     piddir = tmp_path / "pids"

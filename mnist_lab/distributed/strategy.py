@@ -26,8 +26,7 @@ Training code, the same for every strategy::
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(dataset_for(strategy, x, y, per_replica_batch=64), epochs=5, shuffle=False)
 
-**Keras 3 and several workers.** With TensorFlow 2.21 / Keras 3.15,
-``model.fit`` works under the default strategy, ``MirroredStrategy`` and
+**Keras and several workers.** ``model.fit`` works under the default strategy, ``MirroredStrategy`` and
 ``TPUStrategy``, but not under ``MultiWorkerMirroredStrategy``
 (keras-team/keras#20585): before the first step it reduces a whole input
 batch with ``strategy.reduce`` (which that strategy cannot do for a nested
@@ -35,8 +34,8 @@ batch), and its per-step metric reduction asks for ``axis=0`` on scalars.
 For several workers, train with :func:`make_train_step` instead: a training
 step written with ``strategy.run`` and ``strategy.reduce`` (still
 ``tf.distribute``, and it works under every strategy). Keras 3's batch
-normalization also keeps its moving averages per replica (they are not
-aggregated as in Keras 2); :func:`sync_moving_statistics` averages them, so
+normalization also keeps its moving averages per replica;
+:func:`sync_moving_statistics` averages them, so
 every worker ends with the same model.
 
 :mod:`mnist_lab.distributed.workers` (``mnist-lab workers N -- COMMAND``) starts N local

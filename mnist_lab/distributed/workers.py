@@ -21,8 +21,7 @@ The launcher uses the loopback address only: it looks for free ports on
 127.0.0.1, and the ``TF_CONFIG`` it writes names 127.0.0.1 and nothing else,
 so the workers talk to each other inside the machine. Note, though, that
 TensorFlow's gRPC server listens on its port on *every* interface (its bind
-address is hard-coded as 0.0.0.0 in TensorFlow 2.21, with no setting to
-change it) and speaks unauthenticated gRPC: on a machine reachable from a
+address is hard-coded as 0.0.0.0, with no setting to change it) and speaks unauthenticated gRPC: on a machine reachable from a
 network, keep the ports firewalled while the workers run.
 """
 
