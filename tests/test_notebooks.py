@@ -7,11 +7,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mnist_lab import notebooks, student
+from mnist_lab import notebooks, publish, student
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-BADGE = "https://colab.research.google.com/github/mnist-lab/mnist-lab/blob/main/notebooks/{}"
+COURSE = publish.read_course(ROOT / "pyproject.toml")  # where the course lives: badges and setup cells follow it
 by_name = pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 
 
@@ -50,9 +50,11 @@ def test_structure(path):
     nb = notebooks.read(path)
     first = nb.cells[0]
     assert first.cell_type == "markdown" and re.match(rf"# {int(path.name[:2])}\. ", first.source)
-    assert BADGE.format(path.name) in first.source, "Colab badge must point at this notebook's own path"
+    assert f"({COURSE.badge(path.name)})" in first.source, \
+        "the Colab badge must open this notebook where pyproject.toml says; run mnist-lab publish OWNER/REPO"
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert "google.colab" in code[0].source and "%pip install" in code[0].source
+    assert code[0].source == COURSE.setup_cell(), \
+        "the setup cell must be the series' one, installing what pyproject.toml says; run mnist-lab publish OWNER/REPO"
     params = nb.cells[notebooks.parameters_index(nb)]
     assert re.search(r'^DATASET = "mnist"', params.source, re.M), "parameters cell must define DATASET"
     # `mnist-lab run --set NAME=VALUE` sees every setting: one plain assignment each.

@@ -4,6 +4,7 @@
     mnist-lab bench [--dataset ...] [--epochs N] [--seeds K] [--stages NAME ...] [--out DIR]
     mnist-lab student [NOTEBOOK ...] --out DIR
     mnist-lab workers N [--timeout S] -- COMMAND ...
+    mnist-lab publish OWNER/REPO [--branch B] [--wheel URL_OR_PATH]
 
 Errors the user can fix (missing data, bad arguments, existing outputs) end
 with one line on stderr and exit code 2, never a traceback.
@@ -223,6 +224,22 @@ def cmd_workers(args) -> int:
     return 0
 
 
+def cmd_publish(args) -> int:
+    from . import publish
+
+    course = publish.Course(args.repo, args.branch, args.wheel or "")
+    changes = publish.publish(Path.cwd(), course)
+    for change in changes:
+        print(f"{change.path.relative_to(Path.cwd())}: {'; '.join(change.what)}")
+    if not changes:
+        print(f"already published as {args.repo} (branch {args.branch}): nothing changed")
+        return 0
+    print(f"Colab badges open {course.badge('NN_name.ipynb')}")
+    print(f"setup cells install {course.install_from}")
+    print("commit and push these changes: Colab opens the notebooks from GitHub")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnist-lab", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -260,6 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
     workers.add_argument("worker_command", nargs=argparse.REMAINDER, metavar="-- COMMAND",
                          help="the command each worker runs, after --")
     workers.set_defaults(func=cmd_workers)
+
+    publish = sub.add_parser("publish", help="point every Colab badge and setup cell at your copy on GitHub")
+    publish.add_argument("repo", metavar="OWNER/REPO", help="your GitHub repository, e.g. alice/mnist-lab")
+    publish.add_argument("--branch", default="main", help="the branch Colab opens (default: main)")
+    publish.add_argument("--wheel", metavar="URL_OR_PATH",
+                         help="in Colab, install mnist_lab from this wheel (a URL, or a path in the Colab "
+                              "session) instead of from the repository")
+    publish.set_defaults(func=cmd_publish)
     return parser
 
 
