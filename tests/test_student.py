@@ -86,6 +86,10 @@ def test_real_notebook_student_copy(path):
     assert "colab.research.google.com" not in copy.cells[0].source, "the badge would open the solutions"
     assert copy.cells[0].source.startswith(source.cells[0].source.split("\n")[0])  # the title stays
     assert all(c.get("outputs", []) == [] for c in copy.cells)
+    # every other cell stays as it was: the DATASET switch, profile.shrink, the checks
+    for i, (a, b) in enumerate(zip(copy.cells[1:], source.cells[1:]), start=1):
+        assert a.source == b.source or "nbgrader" in b.metadata, f"cell {i} changed but holds no solution"
+    assert copy.cells[notebooks.parameters_index(copy)].source == source.cells[notebooks.parameters_index(source)].source
 
 
 @pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks in notebooks/")
