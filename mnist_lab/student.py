@@ -32,7 +32,7 @@ from . import notebooks
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 _MARKER = re.compile(r"^(\s*)### (BEGIN|END) SOLUTION\s*$")
-_NEAR_MARKER = re.compile(r"(BEGIN|END)[\W_]*SOLUTION", re.IGNORECASE)
+_NEAR_MARKER = re.compile(r"(?<![a-z])(BEGIN|END)[\W_]*SOLUTION", re.IGNORECASE)  # not "weekend solution"
 _BADGE = re.compile(r"^\s*\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)\s*$", re.MULTILINE)
 
 

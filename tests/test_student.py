@@ -174,6 +174,10 @@ def test_near_miss_markers_are_errors(tmp_path, capsys, begin, end, cell):
     assert not (tmp_path / "out").exists()
 
 
+def test_prose_about_solutions_is_not_a_marker():
+    assert student.count_regions("A weekend solution: begin with the solution of task 1.", "markdown") == 0
+
+
 def test_marker_in_raw_cell_is_an_error(tmp_path, capsys):
     src = make_nb(tmp_path / "raw.ipynb", [nbformat.v4.new_code_cell("x = 1"),
                                           nbformat.v4.new_raw_cell("### BEGIN SOLUTION\nsecret\n### END SOLUTION")])
