@@ -29,9 +29,18 @@ def test_committed_clean(path):
     nb = nbformat.reads(path.read_text(), as_version=4)
     nbformat.validate(nb)
     assert set(raw["metadata"]) <= set(notebooks.KEEP_METADATA)
-    checked = 0
+    checked, grade_ids = 0, set()
     for i, cell in enumerate(nb.cells):
-        assert set(cell.metadata) <= {"tags"}, f"cell {i} has metadata {dict(cell.metadata)}"
+        assert set(cell.metadata) <= {"tags", "nbgrader"}, f"cell {i} has metadata {dict(cell.metadata)}"
+        # nbgrader's solution-cell metadata, exactly, on exactly the cells holding a solution region
+        has_region = any(student.is_marker(line) for line in cell.source.splitlines())
+        if has_region or "nbgrader" in cell.metadata:
+            assert has_region, f"cell {i} has nbgrader metadata but no solution region"
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            assert cell.metadata.get("nbgrader") == student.solution_metadata(grade_id), \
+                f"solution cell {i} needs nbgrader's solution metadata (student.mark_solution_cells)"
+            assert grade_id not in grade_ids, f"cell {i} repeats grade_id {grade_id}"
+            grade_ids.add(grade_id)
         if cell.cell_type != "code":
             continue
         if notebooks.is_checked(cell):

@@ -2,7 +2,7 @@
 
     mnist-lab run [NOTEBOOK ...] [--quick] [--dataset mnist|fashion_mnist] [--set NAME=VALUE ...] [--out DIR] [--timeout S]
     mnist-lab bench [--dataset ...] [--epochs N] [--seeds K] [--stages NAME ...] [--out DIR]
-    mnist-lab student [NOTEBOOK ...] --out DIR
+    mnist-lab student [NOTEBOOK ...] --out DIR [--force]
     mnist-lab workers N [--timeout S] -- COMMAND ...
     mnist-lab publish OWNER/REPO [--branch B] [--wheel URL_OR_PATH]
 
@@ -184,7 +184,15 @@ def cmd_student(args) -> int:
     from . import student
 
     sources = _notebook_paths(args.notebooks)
-    copies = student.make_student_copies(sources, args.out)
+    try:
+        import nbgrader.preprocessors  # noqa: F401  (nbgrader strips the solutions)
+    except ImportError:
+        raise UsageError("needs nbgrader to strip the solutions: pip install nbgrader") from None
+    try:
+        copies = student.make_student_copies(sources, args.out, force=args.force)
+    except OSError as e:  # e.g. --out below a file, a folder without write permission
+        print(f"mnist-lab student: cannot write the student copies: {e}", file=sys.stderr)
+        return 1
     for c in copies:
         print(f"{c.source} -> {c.target}: {c.tasks} solution{'s' if c.tasks != 1 else ''} stripped")
     total = sum(c.tasks for c in copies)
@@ -267,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     student = sub.add_parser("student", help="write student copies with the worked solutions stripped")
     student.add_argument("notebooks", nargs="*", help="solution notebooks (default: notebooks/NN_*.ipynb)")
     student.add_argument("--out", required=True, help="folder for the student copies (not notebooks/)")
+    student.add_argument("--force", action="store_true", help="overwrite existing student copies in --out")
     student.set_defaults(func=cmd_student)
 
     workers = sub.add_parser("workers", help="try multi-worker training: start N local workers of a command",
