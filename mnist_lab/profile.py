@@ -5,9 +5,9 @@ passes them through :func:`shrink`. With the environment variable
 ``MNIST_LAB_QUICK=1`` (``mnist-lab run --quick`` sets it) epochs and sample
 counts shrink to the numbers defined here, in this one place, so a notebook
 runs through quickly to show that it works (its results mean little).
-:func:`is_quick` is the
-only reader of the switch; other helpers take what it decides as an explicit
-argument, e.g. ``data.load_data(DATASET, allow_sample=profile.is_quick())``.
+:func:`is_quick` is the only reader of the switch; other helpers take what
+it decides as an explicit argument, e.g.
+``data.load_data(DATASET, allow_sample=profile.is_quick())``.
 """
 
 from __future__ import annotations
