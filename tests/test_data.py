@@ -78,6 +78,18 @@ def test_keras_cache_used_before_download(isolated):
     assert xtr.shape == (3, 28, 28) and yte.tolist() == [0, 1]
 
 
+def test_keras_cache_with_bad_labels_is_named(isolated, monkeypatch):
+    cache = isolated / "keras-home" / "datasets"
+    cache.mkdir(parents=True)
+    x = np.ones((3, 28, 28), np.uint8)
+    np.savez(cache / "mnist.npz", x_train=x, y_train=np.array([0, 10, 2], np.uint8),
+             x_test=x[:2], y_test=np.arange(2, dtype=np.uint8))
+    import hashlib
+    monkeypatch.setattr(data, "MNIST_NPZ_SHA256", hashlib.sha256((cache / "mnist.npz").read_bytes()).hexdigest())
+    with pytest.raises(ValueError, match=r"mnist.npz: label 10 at position 1 is not a class 0..9"):
+        data.load_data()
+
+
 def test_offline_error_says_what_was_tried(isolated, monkeypatch):
     monkeypatch.setenv("MNIST_LAB_QUICK", "0")
     with pytest.raises(data.DataNotFoundError) as e:
