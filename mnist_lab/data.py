@@ -230,7 +230,8 @@ def load_data(name: str = "mnist", data_dir: str | os.PathLike | None = None, *,
     folder = _env_folder(name)
     if folder is not None:
         return load_idx_folder(folder)
-    tried.append(f"${DATA_ENV} ({os.environ.get(DATA_ENV) or 'unset'})")
+    value = os.environ.get(DATA_ENV, "").strip()
+    tried.append(f"${DATA_ENV} ({value + ': no ' + name + ' files' if value else 'unset'})")
     debian = DEBIAN_DIRS.get(name)
     if debian is not None:
         if has_idx_files(debian):

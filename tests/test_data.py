@@ -185,6 +185,10 @@ def test_env_root_without_this_dataset_looks_further(isolated, monkeypatch):
     monkeypatch.setenv(data.DATA_ENV, str(isolated / "root"))
     monkeypatch.setattr(data, "DEBIAN_DIRS", {"fashion_mnist": make_idx_folder(isolated / "deb", n_train=9)})
     assert len(data.load_data("fashion_mnist")[0][0]) == 9
+    monkeypatch.setattr(data, "DEBIAN_DIRS", {"fashion_mnist": isolated / "no-debian"})
+    with pytest.raises(data.DataNotFoundError, match=rf"tried \$MNIST_LAB_DATA_DIR \({isolated / 'root'}: "
+                                                     "no fashion_mnist files\\);"):
+        data.load_data("fashion_mnist")
 
 
 def test_home_is_expanded(isolated, monkeypatch):
