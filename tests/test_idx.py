@@ -96,3 +96,37 @@ def test_write_refuses_overwrite_and_bad_arrays(tmp_path, images):
         idx.write_idx(tmp_path / "f", images.astype(np.float32))
     with pytest.raises(ValueError, match="shape"):
         idx.write_idx(tmp_path / "g", images.reshape(7, 784))
+
+
+@pytest.mark.parametrize("dims, message", [
+    ((-1, 28, 28), r"negative dimension in -1x28x28"),
+    ((7, 28, -28), r"negative dimension in 7x28x-28"),
+    ((2**31 - 1, 28, 28), r"2147483647x28x28 = .* bytes is more than the"),
+], ids=["negative-count", "negative-width", "absurd-count"])
+def test_bad_dimensions_rejected_before_allocation(tmp_path, dims, message):
+    path = _write(tmp_path / "train-images-idx3-ubyte", struct.pack(">iiii", 2051, *dims) + b"\0" * 100)
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte: corrupt IDX header, " + message) as e:
+        idx.read_idx(path, magic=idx.IMAGES_MAGIC)
+    assert "\n" not in str(e.value)
+
+
+def test_gzip_bomb_is_not_inflated(tmp_path):
+    """A header promising 10 images followed by 64 MB of zeros: rejected after reading one byte too many."""
+    import tracemalloc
+
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    zeros = bytes(1 << 20)
+    with gzip.open(path, "wb") as f:
+        f.write(struct.pack(">iiii", 2051, 10, 28, 28))
+        for _ in range(64):
+            f.write(zeros)
+    del zeros
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"trailing bytes: header says 10x28x28 = 7840 bytes"):
+            idx.read_idx(path, magic=idx.IMAGES_MAGIC)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"reading the bomb took {peak / 2**20:.0f} MiB"

@@ -107,3 +107,79 @@ def test_missing_or_unreadable_file(tmp_path):
     with pytest.raises(ValueError, match=r"cannot read .*broken.png as an image .*expected a PNG file"):
         images.prepare_image(broken)
     assert broken.read_bytes().startswith(b"\x89PNG")   # left as it was
+
+
+def font_ink(digit=2, font="DejaVu Sans"):
+    """A font digit drawn 4x larger, ink levels 0..255 (0 = no ink)."""
+    fonts, _ = font_digits([font])
+    return fonts[digit], np.kron(fonts[digit], np.ones((4, 4), dtype=np.uint8))
+
+
+def grey_palette_image(ink):
+    """A palette picture: index k is the grey (k, k, k); index 0, the background, is transparent."""
+    picture = Image.fromarray(ink, "P")
+    picture.putpalette([level for k in range(256) for level in (k, k, k)])
+    return picture
+
+
+@pytest.mark.parametrize("make", [
+    lambda ink: Image.fromarray(np.dstack([np.full_like(ink, 255)] * 3 + [ink]), "RGBA"),   # white ink
+    lambda ink: Image.fromarray(np.dstack([np.zeros_like(ink)] * 3 + [ink]), "RGBA"),       # black ink
+    lambda ink: Image.fromarray(np.dstack([np.full_like(ink, 255), ink]), "LA"),            # white ink
+    lambda ink: Image.fromarray(np.dstack([np.zeros_like(ink), ink]), "LA"),                # black ink
+    grey_palette_image,
+], ids=["RGBA-white-ink", "RGBA-black-ink", "LA-white-ink", "LA-black-ink", "P-transparent-background"])
+def test_transparent_background_keeps_the_ink(tmp_path, make):
+    digit, ink = font_ink()
+    path = tmp_path / "digit.png"
+    make(ink).save(path, **({"transparency": 0} if make is grey_palette_image else {}))
+    prepared = images.prepare_image(path)[..., 0]
+    assert np.abs(prepared - digit / 255.0).mean() < 0.03
+
+
+def test_16_bit_png_with_transparent_paper_keeps_grey_ink(tmp_path):
+    """16-bit grey with a tRNS chunk: mid-grey ink must not be clipped to white on the way."""
+    digit, ink = font_ink(4, "DejaVu Serif")
+    paper = (65535 - ink.astype(np.uint32) * 160).astype(np.uint16)     # ink down to 40% grey, paper 65535
+    path = tmp_path / "four16.png"
+    Image.fromarray(paper).save(path, transparency=65535)
+    with Image.open(path) as check:
+        assert check.mode.startswith("I") and check.info["transparency"] == 65535
+    np.testing.assert_allclose(images.read_image(path), paper / 65535.0, atol=1e-6)
+    prepared = images.prepare_image(path)[..., 0]
+    assert np.abs(prepared - digit / 255.0).mean() < 0.03
+
+
+def png_claiming(path, width, height):
+    """A tiny valid PNG whose header claims ``width`` x ``height`` pixels (a decompression bomb's header)."""
+    import struct
+    import zlib
+
+    Image.new("L", (1, 1), 255).save(path)
+    raw = bytearray(path.read_bytes())
+    assert raw[12:16] == b"IHDR"
+    raw[16:24] = struct.pack(">II", width, height)
+    raw[29:33] = struct.pack(">I", zlib.crc32(bytes(raw[12:29])))
+    path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize("width, height, size", [
+    (5000, 5000, "5000x5000"),
+    (10000, 10000, "10000x10000"),        # Pillow only warns at this size
+    (14000, 14000, "196,000,000"),        # Pillow refuses this size with its own exception
+])
+def test_huge_picture_is_refused_before_decoding(tmp_path, recwarn, width, height, size):
+    path = png_claiming(tmp_path / "bomb.png", width, height)
+    with pytest.raises(ValueError, match=rf"cannot read .*bomb.png: {size} pixels is more than the 16-megapixel "
+                                         "limit for a digit picture; crop or shrink it first") as e:
+        images.prepare_image(path)
+    assert "\n" not in str(e.value)
+    assert not [w for w in recwarn if "DecompressionBomb" in type(w.message).__name__]
+
+
+def test_real_picture_over_the_limit(tmp_path):
+    path = tmp_path / "big.png"
+    Image.new("L", (4100, 4000), 255).save(path)       # 16.4 megapixels of white paper, a 40 kB file
+    with pytest.raises(ValueError, match=r"big.png: 4100x4000 pixels is more than the 16-megapixel limit"):
+        images.read_image(path)

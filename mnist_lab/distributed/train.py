@@ -26,7 +26,7 @@ import sys
 from .._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
 import keras
 
-from .. import data, models
+from .. import data, models, profile
 from . import strategy as distribute
 
 
@@ -85,7 +85,7 @@ def main(argv=None) -> int:
     learning_rate = (distribute.scaled_learning_rate(args.learning_rate, strategy) if args.scale_learning_rate
                      else args.learning_rate)
 
-    (x_full, y_full), _ = data.load_data(args.dataset)
+    (x_full, y_full), _ = data.load_data(args.dataset, allow_sample=profile.is_quick())
     (x_train, y_train), (x_val, y_val) = data.train_val_split(
         x_full, y_full, val_size=args.val_size, train_size=args.train_size, seed=args.seed)
     x_train, x_val = (data.add_channel(data.scale(x)) for x in (x_train, x_val))

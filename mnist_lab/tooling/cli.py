@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from .. import data
+from .. import data, profile
 
 EXIT_USAGE = 2
 
@@ -157,7 +157,7 @@ def cmd_bench(args) -> int:
     for name in ("results.md", "results.png"):
         if (out / name).exists():
             raise UsageError(f"{out / name} exists; choose another --out")
-    (x_train, y_train), (x_test, y_test) = data.load_data(args.dataset)
+    (x_train, y_train), (x_test, y_test) = data.load_data(args.dataset, allow_sample=profile.is_quick())
     names = [s.name for s in bench.STAGES]
     unknown = [n for n in args.stages or [] if n not in names]
     if unknown:
