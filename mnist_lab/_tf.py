@@ -1,6 +1,6 @@
 """Import TensorFlow once, without its start-up log lines.
 
-TensorFlow 2.19+ writes INFO lines (oneDNN notes, CUDA probing) straight to
+TensorFlow writes INFO lines (oneDNN notes, CUDA probing) straight to
 file descriptor 2 before its logging is configured, ignoring
 ``TF_CPP_MIN_LOG_LEVEL``; Jupyter shows them in every notebook. This module
 captures what the import and the device probe write there, drops those
