@@ -204,15 +204,15 @@ def cmd_bench(args) -> int:
         raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
     if args.seeds < 1:
         raise UsageError(f"--seeds must be at least 1, got {args.seeds}")
-    out = _output_folder(args.out, [], f"bench-{args.dataset}")
-    for name in ("results.md", "results.png"):
-        if (out / name).exists():
-            raise UsageError(f"{out / name} exists; choose another --out")
-    (x_train, y_train), (x_test, y_test) = data.load_data(args.dataset)
     names = [s.name for s in bench.STAGES]
     unknown = [n for n in args.stages or [] if n not in names]
     if unknown:
         raise UsageError(f"unknown stage {unknown[0]!r}; stages are: {', '.join(names)}")
+    for name in ("results.md", "results.png"):
+        if args.out and (Path(args.out) / name).exists():
+            raise UsageError(f"{Path(args.out).resolve() / name} exists; choose another --out")
+    out = _output_folder(args.out, [], f"bench-{args.dataset}")
+    (x_train, y_train), (x_test, y_test) = data.load_data(args.dataset)
     stages = [s for s in bench.STAGES if not args.stages or s.name in args.stages]
     seeds = list(range(args.seeds))
     n_val = round(len(x_train) * 0.1)
@@ -228,7 +228,7 @@ def cmd_bench(args) -> int:
     print(f"\nInput pipeline: NumPy {speeds['numpy']:,.0f} images/s, tf.data {speeds['tf.data']:,.0f} "
           f"images/s, ratio {speeds['ratio']:.2f}")
     print(f"total {time.monotonic() - start:.0f} s; wrote {md} and {png}")
-    return 0
+    return EXIT_OK
 
 
 def cmd_student(args) -> int:

@@ -122,6 +122,19 @@ def test_bench_argument_errors(capsys, tmp_path):
     assert main(["bench", "--seeds", "0", "--out", str(tmp_path / "b")]) == 2
     assert main(["bench", "--stages", "resnet", "--out", str(tmp_path / "c")]) == 2
     assert "unknown stage 'resnet'" in capsys.readouterr().err
+    assert not any((tmp_path / name).exists() for name in "abc")   # checked before making the folder
+
+
+def test_bench_missing_data_file_is_one_line(tmp_path, capsys, monkeypatch):
+    """A data folder with only some of the four IDX files: one line naming the missing file, no traceback."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    monkeypatch.setenv("MNIST_LAB_DATA_DIR", str(folder))
+    assert main(["bench", "--epochs", "1", "--stages", "logistic regression", "--out", str(tmp_path / "b")]) \
+        == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "missing train-labels-idx1-ubyte.gz" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.slow
@@ -146,7 +159,7 @@ def test_run_and_bench_check_out_is_writable_before_anything_runs(tmp_path, caps
     nb = write_nb(src / "01_mark.ipynb", "A = 1", "open('ran', 'w').write('the notebook ran')")
     blocker = tmp_path / "a_file"
     blocker.write_text("a regular file: nothing can be created below it, not even by root")
-    for command in (["run", str(nb)],):
+    for command in (["run", str(nb)], ["bench", "--epochs", "1", "--stages", "logistic regression"]):
         assert main([*command, "--out", str(blocker / "sub")]) == EXIT_USAGE
         err = capsys.readouterr().err
         assert "cannot write there" in err and "choose a folder you can write to" in err
