@@ -1,6 +1,12 @@
 """The mnist-lab command: run, bench, and their errors."""
 
 import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import keras
 import nbformat
@@ -8,7 +14,9 @@ import numpy as np
 import pytest
 
 from mnist_lab import bench, models, train
-from mnist_lab.cli import main
+from mnist_lab.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def write_nb(path, *sources, tag_first=True):
@@ -32,6 +40,7 @@ def lessons(tmp_path):
     return ok, bad
 
 
+@pytest.mark.slow
 def test_run_table_failure_and_outputs(lessons, tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("MNIST_LAB_QUICK", raising=False)
     ok, bad = lessons
@@ -54,6 +63,7 @@ def test_run_table_failure_and_outputs(lessons, tmp_path, capsys, monkeypatch):
     assert main(["run", str(ok), "--out", str(out), "--force"]) == 0
 
 
+@pytest.mark.slow
 def test_run_talks_to_its_kernel_over_private_unix_sockets(lessons, tmp_path, capfd, monkeypatch):
     monkeypatch.chdir(tmp_path)
     ok, _ = lessons
@@ -73,6 +83,7 @@ def test_run_argument_errors(lessons, tmp_path, capsys):
     assert e.value.code == 2
 
 
+@pytest.mark.slow
 def test_run_set_overrides_parameters_where_they_exist(lessons, tmp_path, capsys):
     ok, _ = lessons
     seeded = write_nb(ok.parent / "03_seeded.ipynb", 'DATASET = "mnist"\nSEEDS = 3  # runs\nNAME = "a"',
@@ -111,8 +122,22 @@ def test_bench_argument_errors(capsys, tmp_path):
     assert main(["bench", "--seeds", "0", "--out", str(tmp_path / "b")]) == 2
     assert main(["bench", "--stages", "resnet", "--out", str(tmp_path / "c")]) == 2
     assert "unknown stage 'resnet'" in capsys.readouterr().err
+    assert not any((tmp_path / name).exists() for name in "abc")   # checked before making the folder
 
 
+def test_bench_missing_data_file_is_one_line(tmp_path, capsys, monkeypatch):
+    """A data folder with only some of the four IDX files: one line naming the missing file, no traceback."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    monkeypatch.setenv("MNIST_LAB_DATA_DIR", str(folder))
+    assert main(["bench", "--epochs", "1", "--stages", "logistic regression", "--out", str(tmp_path / "b")]) \
+        == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "missing train-labels-idx1-ubyte.gz" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
 def test_bench_tiny_run(tmp_path, capsys):
     out = tmp_path / "bench"
     assert main(["bench", "--epochs", "1", "--seeds", "2", "--stages", "logistic regression",
@@ -126,6 +151,121 @@ def test_bench_tiny_run(tmp_path, capsys):
     assert "ratio" in md and "images/s" in printed
     assert (out / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["bench", "--epochs", "1", "--stages", "logistic regression", "--out", str(out)]) == 2
+
+
+def test_run_and_bench_check_out_is_writable_before_anything_runs(tmp_path, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    nb = write_nb(src / "01_mark.ipynb", "A = 1", "open('ran', 'w').write('the notebook ran')")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("a regular file: nothing can be created below it, not even by root")
+    for command in (["run", str(nb)], ["bench", "--epochs", "1", "--stages", "logistic regression"]):
+        assert main([*command, "--out", str(blocker / "sub")]) == EXIT_USAGE
+        err = capsys.readouterr().err
+        assert "cannot write there" in err and "choose a folder you can write to" in err
+        assert len(err.strip().splitlines()) == 1
+    assert not (src / "ran").exists()
+    assert blocker.read_text().startswith("a regular file")
+
+
+@pytest.mark.parametrize("first_cell, message", [
+    ("%matplotlib inline\nA = 1", "01_magic.ipynb: the Parameters cell's line 1 is not plain Python"),
+    ("A = 1", "01_magic.ipynb: notebook has no cell tagged 'parameters'"),
+])
+def test_run_parameters_cell_problems_name_the_notebook(tmp_path, capsys, first_cell, message):
+    nb = write_nb(tmp_path / "01_magic.ipynb", first_cell, "print(A)", tag_first=first_cell.startswith("%"))
+    assert main(["run", str(nb), "--out", str(tmp_path / "out")]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("value", ["(1, 2)", "{1, 2}", "[1, (2, 3)]", "{1: 'a'}"])
+def test_run_set_refuses_values_a_notebook_would_get_as_text(tmp_path, capsys, value):
+    nb = write_nb(tmp_path / "01_p.ipynb", "SIZES = [1]", "print(SIZES)")
+    assert main(["run", str(nb), "--set", f"SIZES={value}", "--out", str(tmp_path / "out")]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"--set SIZES={value}" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_run_survives_a_timeout_and_a_dead_kernel(tmp_path, capfd):
+    """Each is a failed notebook named in the table, written with its outputs so far; the next one still runs."""
+    src = tmp_path / "src"
+    src.mkdir()
+    write_nb(src / "01_slow.ipynb", "A = 1", "import time\nprint('started', flush=True)\ntime.sleep(60)", "print('no')")
+    write_nb(src / "02_dies.ipynb", "A = 1", "import os\nprint('dying', flush=True)\nos._exit(1)", "print('no')")
+    write_nb(src / "03_bad.ipynb", "A = 1", "1 / 0", "print('no')")
+    write_nb(src / "04_ok.ipynb", "A = 1", "print('fine', A)")
+    out = tmp_path / "out"
+    code = main(["run", *sorted(map(str, src.iterdir())), "--timeout", "2", "--set", "A=2", "--out", str(out)])
+    printed, err = capfd.readouterr()
+    assert code == EXIT_FAILED
+    lines = {line.split()[0]: line for line in printed.splitlines() if line.startswith("0")}
+    assert "FAILED at cell 2: timed out after 2 s" in lines["01_slow.ipynb"]   # cell 1 is papermill's parameters
+    assert "FAILED at cell 2: the kernel died" in lines["02_dies.ipynb"]
+    assert "FAILED at cell 2: ZeroDivisionError" in lines["03_bad.ipynb"]
+    assert " ok " in lines["04_ok.ipynb"]
+    for name, text in [("01_slow", "started\n"), ("02_dies", "dying\n"), ("04_ok", "fine 2\n")]:
+        copy = nbformat.read(str(out / f"{name}.ipynb"), as_version=4)
+        assert [o.get("text") for c in copy.cells for o in c.outputs] == [text], name
+    bad = nbformat.read(str(out / "03_bad.ipynb"), as_version=4)
+    assert bad.cells[2].outputs[0].ename == "ZeroDivisionError"     # the index the table names
+    assert "Traceback" not in err and "Timeout waiting" not in err  # no log of a kernel stopped mid-cell
+
+
+def _running(pid: int) -> bool:
+    """True while process ``pid`` exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_run_stops_cleanly_on_a_signal(tmp_path, signum):
+    """The table so far, 'interrupted', exit 130; the kernel stopped and the partial notebook written."""
+    src = tmp_path / "src"
+    src.mkdir()
+    write_nb(src / "01_quick.ipynb", "A = 1", "print('quick one')")
+    write_nb(src / "02_sleeps.ipynb", "A = 1",
+             "import os, time\nprint('sleeping', flush=True)\n"
+             f"open({str(tmp_path / 'kernel.pid')!r}, 'w').write(str(os.getpid()))\ntime.sleep(120)")
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    run = subprocess.Popen([sys.executable, "-m", "mnist_lab.cli", "run", str(src / "01_quick.ipynb"),
+                            str(src / "02_sleeps.ipynb"), "--out", str(out)], cwd=tmp_path, env=env, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
+    pid_file = tmp_path / "kernel.pid"
+    try:
+        for _ in range(600):
+            if pid_file.exists() and pid_file.read_text() or run.poll() is not None:
+                break
+            time.sleep(0.2)
+        assert pid_file.exists(), run.communicate(timeout=60)
+        kernel = int(pid_file.read_text())
+        assert (out / "01_quick.ipynb").exists()       # written as soon as it ended
+        time.sleep(0.5)
+        run.send_signal(signum)
+        printed, err = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert run.returncode == EXIT_INTERRUPTED, err
+    assert "Traceback" not in err and err.strip().splitlines()[-1] == "mnist-lab run: interrupted"
+    lines = {line.split()[0]: line for line in printed.splitlines() if line.startswith("0")}
+    assert " ok " in lines["01_quick.ipynb"] and "interrupted at cell 1" in lines["02_sleeps.ipynb"]
+    partial = nbformat.read(str(out / "02_sleeps.ipynb"), as_version=4)
+    assert [o.get("text") for c in partial.cells for o in c.outputs] == ["sleeping\n"]
+    assert not _running(kernel), f"kernel {kernel} outlived mnist-lab run"
 
 
 def test_markdown_table_statistics():

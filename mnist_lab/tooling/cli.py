@@ -6,8 +6,11 @@
     mnist-lab workers N [--timeout S] -- COMMAND ...
     mnist-lab publish OWNER/REPO [--branch B] [--wheel URL_OR_PATH]
 
-Errors the user can fix (missing data, bad arguments, existing outputs) end
-with one line on stderr and exit code 2, never a traceback.
+Errors the user can fix (missing data, bad arguments, existing outputs, an
+--out that cannot be written) end with one line on stderr, never a traceback.
+Exit codes: 0 done; 1 a notebook failed (a cell raised, timed out, or its
+kernel died); 2 bad input (usage, data, files); 130 interrupted (Ctrl-C or
+SIGTERM).
 """
 
 from __future__ import annotations
@@ -15,13 +18,18 @@ from __future__ import annotations
 import argparse
 import ast
 import os
+import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from .. import data, profile
 
-EXIT_USAGE = 2
+EXIT_OK = 0            # every notebook ran (run), or the command did its job
+EXIT_FAILED = 1        # a notebook stopped at a cell: an error, a --timeout, or a dead kernel
+EXIT_USAGE = 2         # bad input the user can fix: arguments, data, files, an unwritable --out
+EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM (128 + SIGINT, as shells report it)
 
 
 class UsageError(Exception):
@@ -56,7 +64,14 @@ def _output_folder(out: str | None, sources: list[Path], kind: str, force: bool 
     clashes = [folder / p.name for p in sources if (folder / p.name).exists()]
     if clashes and not force:
         raise UsageError(f"{clashes[0]} exists; choose another --out or pass --force to overwrite")
-    folder.mkdir(parents=True, exist_ok=True)
+    try:  # find out now, not after hours of training, that the results cannot be saved
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".mnist-lab-probe-"):
+            pass
+    except OSError as e:
+        where = f": {e.filename}" if e.filename else ""
+        raise UsageError(f"--out {folder}: cannot write there ({e.strerror or type(e).__name__}{where}); "
+                         "choose a folder you can write to") from None
     return folder
 
 
@@ -93,57 +108,94 @@ def _settings(items: list[str] | None) -> dict:
     return settings
 
 
-def _parametrized(sources: list[Path], dataset: str | None, settings: dict) -> list:
-    """Read the notebooks and add each one's share of the settings; a setting no notebook has is an error."""
+def _check_value(name: str, value, whole=None) -> None:
+    """papermill writes None, True/False, numbers, text, lists and dicts with text keys as Python;
+    anything else (a tuple, a set) would reach the notebook as a string, so it is refused here."""
+    whole = value if whole is None else whole
+    if isinstance(value, list):
+        for item in value:
+            _check_value(name, item, whole)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise UsageError(f"--set {name}={whole!r}: dictionary keys must be text, e.g. {{'rotation': 5}}")
+            _check_value(name, item, whole)
+    elif not isinstance(value, (type(None), bool, int, float, str)):
+        raise UsageError(f"--set {name}={whole!r}: a {type(value).__name__} cannot be passed to a notebook; "
+                         "use a list [...] instead")
+
+
+def _parameters(sources: list[Path], dataset: str | None, settings: dict) -> list[dict]:
+    """Each notebook's share of the settings (what papermill injects); a setting no notebook has is an error."""
     from . import runner
 
-    nbs, used = [], set()
+    shares, used = [], set()
+    for name, value in settings.items():
+        _check_value(name, value)
     for src in sources:
         nb = runner.read(src)
-        names = runner.parameter_names(nb)
+        try:
+            names = runner.parameter_names(nb)
+        except ValueError as e:
+            raise UsageError(f"{src}: {e}") from None
         mine = {k: v for k, v in settings.items() if k in names}
         used.update(mine)
-        runner.inject_parameters(nb, **({"DATASET": dataset} if dataset else {}), **mine)
-        nbs.append(nb)
+        shares.append({**({"DATASET": dataset} if dataset else {}), **mine})
     unused = [k for k in settings if k not in used]
     if unused:
         raise UsageError(f"--set {unused[0]}: no parameter of that name in {', '.join(p.name for p in sources)}; "
                          "see each notebook's Parameters cell")
-    return nbs
+    return shares
+
+
+def _interrupt(signum, frame):
+    """SIGTERM stops a run the way Ctrl-C does: the kernel is stopped and the work so far written."""
+    raise KeyboardInterrupt
 
 
 def cmd_run(args) -> int:
-    from tqdm.auto import tqdm
-
     from . import runner
 
     sources = _notebook_paths(args.notebooks)
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
-    nbs = _parametrized(sources, args.dataset, _settings(args.set))
+    shares = _parameters(sources, args.dataset, _settings(args.set))
     out = _output_folder(args.out, sources, "run", force=args.force)
     if args.quick:
         os.environ["MNIST_LAB_QUICK"] = "1"
     rows, failed = [], 0
-    for src, nb in zip(sources, nbs):
-        start = time.monotonic()
-        with tqdm(total=sum(c.cell_type == "code" for c in nb.cells), desc=src.stem, unit="cell",
-                  leave=True, file=sys.stderr) as bar:
-            def advance(index, total):
-                bar.n = index
-                bar.refresh()
+    header = ["notebook", "status", "time", "headline accuracy"]
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        for src, parameters in zip(sources, shares):
+            start = time.monotonic()
+            row = [src.name, "interrupted before it started", "0 s", "—"]
+            rows.append(row)
             try:
-                runner.execute(nb, cwd=src.resolve().parent, timeout=args.timeout, on_cell=advance)
-                bar.n = bar.total
+                # papermill writes the executed copy after every cell, and execute() once more when it stops.
+                nb = runner.execute(src.resolve(), cwd=src.resolve().parent, parameters=parameters,
+                                       output=out / src.name, timeout=args.timeout,
+                                       progress={"desc": src.stem})   # tqdm, on stderr
                 status = "ok"
             except runner.CellError as e:
-                status = f"FAILED at cell {e.index}: {e.error}"
+                nb, status = e.nb, f"FAILED at cell {e.index}: {e.error}"
                 failed += 1
-        runner.write(nb, out / src.name)
-        rows.append([src.name, status, f"{time.monotonic() - start:.0f} s", _headline(runner.results(nb))])
-    print(_table(rows, ["notebook", "status", "time", "headline accuracy"]))
+            except runner.Interrupted as e:
+                where = f"at cell {e.index}" if e.index is not None else "while starting its kernel"
+                row[1:] = [f"interrupted {where}", f"{time.monotonic() - start:.0f} s",
+                           _headline(runner.results(e.nb)) if e.nb is not None else "—"]
+                raise
+            row[1:] = [status, f"{time.monotonic() - start:.0f} s", _headline(runner.results(nb))]
+    except KeyboardInterrupt:
+        print(_table(rows, header))
+        print(f"executed copies so far in {out}")
+        print("mnist-lab run: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print(_table(rows, header))
     print(f"executed copies in {out}")
-    return 1 if failed else 0
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def cmd_bench(args) -> int:
@@ -153,15 +205,15 @@ def cmd_bench(args) -> int:
         raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
     if args.seeds < 1:
         raise UsageError(f"--seeds must be at least 1, got {args.seeds}")
-    out = _output_folder(args.out, [], f"bench-{args.dataset}")
-    for name in ("results.md", "results.png"):
-        if (out / name).exists():
-            raise UsageError(f"{out / name} exists; choose another --out")
-    (x_train, y_train), (x_test, y_test) = data.load_data(args.dataset, allow_sample=profile.is_quick())
     names = [s.name for s in bench.STAGES]
     unknown = [n for n in args.stages or [] if n not in names]
     if unknown:
         raise UsageError(f"unknown stage {unknown[0]!r}; stages are: {', '.join(names)}")
+    for name in ("results.md", "results.png"):
+        if args.out and (Path(args.out) / name).exists():
+            raise UsageError(f"{Path(args.out).resolve() / name} exists; choose another --out")
+    out = _output_folder(args.out, [], f"bench-{args.dataset}")
+    (x_train, y_train), (x_test, y_test) = data.load_data(args.dataset, allow_sample=profile.is_quick())
     stages = [s for s in bench.STAGES if not args.stages or s.name in args.stages]
     seeds = list(range(args.seeds))
     n_val = round(len(x_train) * 0.1)
@@ -177,7 +229,7 @@ def cmd_bench(args) -> int:
     print(f"\nInput pipeline: NumPy {speeds['numpy']:,.0f} images/s, tf.data {speeds['tf.data']:,.0f} "
           f"images/s, ratio {speeds['ratio']:.2f}")
     print(f"total {time.monotonic() - start:.0f} s; wrote {md} and {png}")
-    return 0
+    return EXIT_OK
 
 
 def cmd_student(args) -> int:
@@ -187,7 +239,7 @@ def cmd_student(args) -> int:
     try:
         import nbgrader.preprocessors  # noqa: F401  (nbgrader strips the solutions)
     except ImportError:
-        raise UsageError("needs nbgrader to strip the solutions: pip install nbgrader") from None
+        raise UsageError("needs nbgrader to strip the solutions: pip install "mnist-lab[instructor]" (or: pip install nbgrader)") from None
     try:
         copies = student.make_student_copies(sources, args.out, force=args.force)
     except OSError as e:  # e.g. --out below a file, a folder without write permission
@@ -302,12 +354,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, data.DataNotFoundError, FileExistsError, ValueError) as e:
+    except (UsageError, ValueError, FileNotFoundError, FileExistsError, PermissionError,
+            NotADirectoryError, IsADirectoryError) as e:   # data.DataNotFoundError is a FileNotFoundError
         print(f"mnist-lab {args.command}: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("mnist-lab: interrupted", file=sys.stderr)
-        return 130
+        print(f"mnist-lab {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

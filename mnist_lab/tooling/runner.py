@@ -1,11 +1,11 @@
-"""Notebook plumbing: execute, parametrize, clean, and read results.
+"""Notebook plumbing: execute with papermill, clean, and read results.
 
 Used by ``mnist-lab run``, the test suite and maintainers refreshing the
 stored outputs. Conventions of the series' notebooks:
 
 * a code cell tagged ``parameters`` holds the settings (``DATASET``,
-  ``EPOCHS``, ...); :func:`inject_parameters` adds a cell after it, as
-  papermill does;
+  ``EPOCHS``, ...); :func:`execute` has papermill add a cell after it that
+  sets new values;
 * a cell whose source contains ``# NBVAL_CHECK_OUTPUT`` keeps its outputs in
   the committed notebook, and nbval compares them; every other output is
   stripped (:func:`clean`);
@@ -16,6 +16,7 @@ stored outputs. Conventions of the series' notebooks:
 from __future__ import annotations
 
 import ast
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -26,6 +27,10 @@ from .. import RESULT_MIMETYPE
 
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 KEEP_METADATA = ("kernelspec", "language_info", "colab")
+
+# papermill logs what a failed run's CellError says again (and the timeout/dead-kernel lines of its
+# notebook client); with a handler of its own the lines reach only loggers the caller configured.
+logging.getLogger("papermill").addHandler(logging.NullHandler())
 
 
 def read(path: str | os.PathLike) -> nbformat.NotebookNode:
@@ -113,58 +118,97 @@ def parameter_names(nb: nbformat.NotebookNode) -> list[str]:
     >>> parameter_names(nb)
     ['EPOCHS', 'SEEDS']
     """
-    tree = ast.parse(nb.cells[parameters_index(nb)].source)
+    source = nb.cells[parameters_index(nb)].source
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as e:
+        lines = source.splitlines()
+        line = lines[e.lineno - 1].strip() if e.lineno and e.lineno <= len(lines) else ""
+        raise ValueError(f"the Parameters cell's line {e.lineno} is not plain Python ({line!r}); keep only "
+                         "NAME = VALUE lines there and move the rest to the next cell") from None
     return [target.id for node in tree.body if isinstance(node, ast.Assign)
             for target in node.targets if isinstance(target, ast.Name)]
 
 
-def inject_parameters(nb: nbformat.NotebookNode, **params) -> nbformat.NotebookNode:
-    """Insert a cell setting ``params`` right after the parameters cell."""
-    if not params:
-        return nb
-    lines = ["# Injected by mnist-lab run"] + [f"{k} = {v!r}" for k, v in params.items()]
-    cell = nbformat.v4.new_code_cell("\n".join(lines), metadata={"tags": ["injected-parameters"]})
-    nb.cells.insert(parameters_index(nb) + 1, cell)
-    return nb
+def execute(source, cwd: str | os.PathLike, *, parameters: dict | None = None, output: str | os.PathLike | None = None,
+            timeout: float | None = None, progress: dict | bool = False) -> nbformat.NotebookNode:
+    """Run a notebook with papermill in a fresh kernel; return it with its outputs.
 
-
-def execute(nb: nbformat.NotebookNode, cwd: str | os.PathLike, timeout: int = 1800, on_cell=None):
-    """Run every cell in a fresh kernel; return the notebook with its outputs.
-
-    ``on_cell(index, total)`` is called before each code cell (progress
-    bars). A failing cell raises :class:`CellError` naming the cell.
+    ``source`` is a notebook file or node; ``parameters`` go into papermill's
+    ``injected-parameters`` cell after the ``parameters`` cell. papermill
+    writes ``output`` after every cell, so a long run loses nothing. A failing
+    cell, a cell over ``timeout`` seconds, or a dead kernel raises
+    :class:`CellError`; Ctrl-C (or SIGTERM turned into KeyboardInterrupt)
+    raises :class:`Interrupted`. Both stop the kernel, carry the notebook so
+    far, and have written it to ``output`` first.
     """
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.execute import remove_error_markers
 
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(cwd)}})
-    code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    if on_cell is not None:
-        def hook(cell, cell_index, **_):
-            on_cell(code_cells.index(cell_index) if cell_index in code_cells else 0, len(code_cells))
-        client.on_cell_execute = hook
-    try:
-        with tempfile.TemporaryDirectory(prefix="mnist-lab-kernel-") as sockets:
-            if os.name == "posix":   # Unix sockets in a private folder: no open TCP port, no unencrypted-TCP warning
-                client.km = client.create_kernel_manager()
-                client.km.transport, client.km.ip = "ipc", os.path.join(sockets, "kernel")
-            client.execute()
-    except CellExecutionError as e:
-        index = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"
-                      and any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
-        error = next((f"{o.ename}: {o.evalue}" for c in nb.cells if c.cell_type == "code"
-                      for o in c.get("outputs", []) if o.get("output_type") == "error"), str(e).splitlines()[0])
-        raise CellError(index, error) from None
+    state = {"nb": None, "index": None}
+
+    def started(notebook, **_):
+        state["nb"] = notebook
+        if isinstance(source, nbformat.NotebookNode):
+            notebook.metadata.papermill["input_path"] = None   # not a copy of the whole source notebook
+
+    def cell_started(cell, cell_index, **_):
+        state["index"] = cell_index
+
+    def stop():
+        nb = state["nb"]
+        if nb is not None:
+            remove_error_markers(nb)   # papermill's red banner cells would shift the cell numbers we report
+            if output is not None:
+                write(nb, output)      # a whole file even if a signal cut papermill's own save short
+        return nb
+
+    with tempfile.TemporaryDirectory(prefix="mnist-lab-kernel-") as sockets:
+        try:
+            nb = papermill.execute_notebook(
+                source if isinstance(source, nbformat.NotebookNode) else str(source),
+                None if output is None else str(output), parameters=parameters or None,
+                kernel_name="python3", language="python",   # also for a notebook without kernel metadata
+                cwd=str(cwd), execution_timeout=timeout,
+                progress_bar=progress, config=_private_sockets(sockets),
+                shutdown_kernel="immediate",   # a graceful stop of a busy kernel logs a traceback of its own
+                on_notebook_start=started, on_cell_start=cell_started)
+        except papermill.PapermillExecutionError as e:
+            raise CellError(e.cell_index, f"{e.ename}: {e.evalue}", stop()) from None
+        except CellTimeoutError:
+            raise CellError(state["index"], f"timed out after {timeout:g} s", stop()) from None
+        except DeadKernelError:
+            raise CellError(state["index"], "the kernel died (the process exited, crashed or ran out of memory)",
+                            stop()) from None
+        except KeyboardInterrupt:
+            raise Interrupted(state["index"], stop()) from None
     return nb
+
+
+def _private_sockets(folder: str):
+    """Kernel settings: Unix sockets in ``folder`` instead of TCP ports (no open port, no unencrypted-TCP warning)."""
+    from traitlets.config import Config
+
+    if os.name != "posix":
+        return Config()
+    return Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(folder, "kernel")}})
 
 
 class CellError(RuntimeError):
-    """A notebook cell failed; ``index`` is its position among all cells."""
+    """A notebook stopped at a cell; ``index`` is its position among all cells, ``nb`` the notebook so far."""
 
-    def __init__(self, index, error):
-        self.index, self.error = index, error
+    def __init__(self, index, error, nb=None):
+        self.index, self.error, self.nb = index, error, nb
         super().__init__(f"cell {index}: {error}")
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal during cell ``index``; ``nb`` is the notebook so far."""
+
+    def __init__(self, index, nb=None):
+        self.index, self.nb = index, nb
+        super().__init__(f"interrupted at cell {index}")
 
 
 def results(nb: nbformat.NotebookNode) -> list[dict]:
