@@ -239,7 +239,7 @@ def cmd_student(args) -> int:
     try:
         import nbgrader.preprocessors  # noqa: F401  (nbgrader strips the solutions)
     except ImportError:
-        raise UsageError("needs nbgrader to strip the solutions: pip install "mnist-lab[instructor]" (or: pip install nbgrader)") from None
+        raise UsageError("needs nbgrader to strip the solutions: pip install 'mnist-lab[instructor]'") from None
     try:
         copies = student.make_student_copies(sources, args.out, force=args.force)
     except OSError as e:  # e.g. --out below a file, a folder without write permission
