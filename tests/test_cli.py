@@ -13,8 +13,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from mnist_lab import bench, models, train
-from mnist_lab.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, main
+from mnist_lab import models, train
+from mnist_lab.tooling import bench
+from mnist_lab.tooling.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -241,7 +242,7 @@ def test_run_stops_cleanly_on_a_signal(tmp_path, signum):
              f"open({str(tmp_path / 'kernel.pid')!r}, 'w').write(str(os.getpid()))\ntime.sleep(120)")
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    run = subprocess.Popen([sys.executable, "-m", "mnist_lab.cli", "run", str(src / "01_quick.ipynb"),
+    run = subprocess.Popen([sys.executable, "-m", "mnist_lab.tooling.cli", "run", str(src / "01_quick.ipynb"),
                             str(src / "02_sleeps.ipynb"), "--out", str(out)], cwd=tmp_path, env=env, text=True,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal

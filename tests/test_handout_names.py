@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from mnist_lab import notebooks, student
+from mnist_lab.tooling import runner, student
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -120,7 +120,7 @@ def test_same_cell_reads_after_the_region():
 @pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks in notebooks/")
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_later_cells_read_only_names_the_task_gives(path):
-    problems = unnamed_solution_names(notebooks.read(path))
+    problems = unnamed_solution_names(runner.read(path))
     assert not problems, "\n".join(
         f"cell {cell} reads `{name}`, bound only by the solution of task cell(s) {tasks}, which do not name it"
         for cell, name, tasks in sorted(set((c, n, tuple(t)) for c, n, t in problems)))

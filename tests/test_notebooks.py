@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mnist_lab import notebooks, publish, student
+from mnist_lab.tooling import publish, runner, student
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -28,7 +28,7 @@ def test_committed_clean(path):
     raw = json.loads(path.read_text())
     nb = nbformat.reads(path.read_text(), as_version=4)
     nbformat.validate(nb)
-    assert set(raw["metadata"]) <= set(notebooks.KEEP_METADATA)
+    assert set(raw["metadata"]) <= set(runner.KEEP_METADATA)
     checked, grade_ids = 0, set()
     for i, cell in enumerate(nb.cells):
         assert set(cell.metadata) <= {"tags", "nbgrader"}, f"cell {i} has metadata {dict(cell.metadata)}"
@@ -43,7 +43,7 @@ def test_committed_clean(path):
             grade_ids.add(grade_id)
         if cell.cell_type != "code":
             continue
-        if notebooks.is_checked(cell):
+        if runner.is_checked(cell):
             checked += 1
             assert cell.execution_count == checked, f"checked cell {i} should be numbered {checked}"
         else:
@@ -56,7 +56,7 @@ def test_committed_clean(path):
 
 @by_name
 def test_structure(path):
-    nb = notebooks.read(path)
+    nb = runner.read(path)
     first = nb.cells[0]
     assert first.cell_type == "markdown" and re.match(rf"# {int(path.name[:2])}\. ", first.source)
     assert f"({COURSE.badge(path.name)})" in first.source, \
@@ -64,19 +64,19 @@ def test_structure(path):
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code[0].source == COURSE.setup_cell(), \
         "the setup cell must be the series' one, installing what pyproject.toml says; run mnist-lab publish OWNER/REPO"
-    params = nb.cells[notebooks.parameters_index(nb)]
+    params = nb.cells[runner.parameters_index(nb)]
     assert re.search(r'^DATASET = "mnist"', params.source, re.M), "parameters cell must define DATASET"
     # `mnist-lab run --set NAME=VALUE` sees every setting: one plain assignment each.
-    assert notebooks.parameter_names(nb) == re.findall(r"^([A-Z][A-Z0-9_]*) =", params.source, re.M)
+    assert runner.parameter_names(nb) == re.findall(r"^([A-Z][A-Z0-9_]*) =", params.source, re.M)
     assert sum("parameters" in c.metadata.get("tags", []) for c in nb.cells) == 1
-    later = "\n".join(c.source for c in nb.cells[notebooks.parameters_index(nb) + 1:] if c.cell_type == "code")
+    later = "\n".join(c.source for c in nb.cells[runner.parameters_index(nb) + 1:] if c.cell_type == "code")
     if re.search(r"^EPOCHS = ", params.source, re.M):
         assert "profile.shrink(" in later, "EPOCHS must pass through profile.shrink"
 
 
 @by_name
 def test_every_task_has_a_solution(path):
-    nb = notebooks.read(path)
+    nb = runner.read(path)
     tasks = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "**Task.**" in c.source]
     assert tasks, "no task cells"
     for i, next_task in zip(tasks, tasks[1:] + [len(nb.cells)]):
@@ -88,7 +88,7 @@ def test_every_task_has_a_solution(path):
 
 @by_name
 def test_current_keras_api(path):
-    source = "\n".join(c.source for c in notebooks.read(path).cells if c.cell_type == "code")
+    source = "\n".join(c.source for c in runner.read(path).cells if c.cell_type == "code")
     assert not re.search(r"compile\(\s*['\"]", source), "compile() with positional arguments"
     assert "tf.keras" not in source, "use keras (Keras 3) directly"
     assert not re.search(r"layers\.\w+\([^)]*input_shape=", source), "use keras.Input, not a layer's input_shape="
@@ -104,7 +104,7 @@ def test_clean_merges_split_prints_and_drops_unchecked_outputs():
     loose = nbformat.v4.new_code_cell("print(3)")
     loose.outputs = [nbformat.v4.new_output("stream", name="stdout", text="3\n")]
     nb.cells = [checked, loose]
-    notebooks.clean(nb)
+    runner.clean(nb)
     assert [(o.name, o.text) for o in nb.cells[0].outputs] == [("stdout", "1\n2\n"), ("stderr", "warning\n")]
     assert nb.cells[0].execution_count == 1
     assert nb.cells[1].outputs == [] and nb.cells[1].execution_count is None
@@ -113,6 +113,6 @@ def test_clean_merges_split_prints_and_drops_unchecked_outputs():
 @by_name
 def test_committed_prints_are_merged(path):
     """A checked cell stores each run of prints as one output, whatever the kernel's timing was."""
-    for i, cell in enumerate(notebooks.read(path).cells):
+    for i, cell in enumerate(runner.read(path).cells):
         streams = [o.get("name") if o.get("output_type") == "stream" else None for o in cell.get("outputs", [])]
         assert all(a is None or a != b for a, b in zip(streams, streams[1:])), f"cell {i} has split prints"

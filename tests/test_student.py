@@ -8,8 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mnist_lab import notebooks, student
-from mnist_lab.cli import main
+from mnist_lab.tooling import runner, student
+from mnist_lab.tooling.cli import main
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
@@ -73,7 +73,7 @@ def test_cli_reports_and_rejects(tmp_path, capsys):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_real_notebook_student_copy(path):
     """No solution text left, same cells, no Colab badge pointing at the solutions."""
-    source = notebooks.read(path)
+    source = runner.read(path)
     copy, tasks = student.student_notebook(source, name=path.name)
     assert tasks >= 1
     assert len(copy.cells) == len(source.cells)
@@ -89,7 +89,7 @@ def test_real_notebook_student_copy(path):
     # every other cell stays as it was: the DATASET switch, profile.shrink, the checks
     for i, (a, b) in enumerate(zip(copy.cells[1:], source.cells[1:]), start=1):
         assert a.source == b.source or "nbgrader" in b.metadata, f"cell {i} changed but holds no solution"
-    assert copy.cells[notebooks.parameters_index(copy)].source == source.cells[notebooks.parameters_index(source)].source
+    assert copy.cells[runner.parameters_index(copy)].source == source.cells[runner.parameters_index(source)].source
 
 
 @pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks in notebooks/")
@@ -98,8 +98,8 @@ def test_nbgrader_makes_the_same_copy(path):
     """nbgrader's own ClearSolutions (defaults, metadata enforced) accepts the notebook and agrees with ours."""
     from nbgrader.preprocessors import ClearSolutions
 
-    source = notebooks.read(path)
-    theirs, _ = ClearSolutions().preprocess(notebooks.read(path), {})
+    source = runner.read(path)
+    theirs, _ = ClearSolutions().preprocess(runner.read(path), {})
     ours, _ = student.student_notebook(source, name=path.name)
     assert [c.cell_type for c in ours.cells] == [c.cell_type for c in theirs.cells]
     badge = re.compile(r"\n*\[!\[Open In Colab\].*\n*")
@@ -114,11 +114,11 @@ def test_nbgrader_makes_the_same_copy(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_real_notebook_copy_stops_at_first_stub(path):
     """The copy runs up to its first stub and stops there."""
-    copy, _ = student.student_notebook(notebooks.read(path), name=path.name)
+    copy, _ = student.student_notebook(runner.read(path), name=path.name)
     first_stub = next(i for i, c in enumerate(copy.cells)
                       if c.cell_type == "code" and "raise NotImplementedError()" in c.source)
-    with pytest.raises(notebooks.CellError) as e:
-        notebooks.execute(copy, cwd=path.parent, timeout=300)
+    with pytest.raises(runner.CellError) as e:
+        runner.execute(copy, cwd=path.parent, timeout=300)
     assert e.value.index == first_stub and "NotImplementedError" in e.value.error
 
 
@@ -274,7 +274,7 @@ def test_out_below_a_file_is_one_line(tmp_path, capsys):
 def test_unmarked_solution_cells_are_handled_like_nbgrader_source_cells(tmp_path):
     """A cell with markers but no nbgrader metadata still gets stripped, and carries the metadata in the copy."""
     src = solutions(tmp_path)
-    assert "nbgrader" not in notebooks.read(src).cells[1].metadata
+    assert "nbgrader" not in runner.read(src).cells[1].metadata
     [made] = student.make_student_copies([src], tmp_path / "out")
     cell = nbformat.read(str(made.target), as_version=4).cells[1]
     assert cell.metadata["nbgrader"]["solution"] is True

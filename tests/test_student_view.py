@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mnist_lab import notebooks, student
+from mnist_lab.tooling import runner, student
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -125,7 +125,7 @@ def fill(handout, name, kinds):
 
 def test_every_code_region_of_the_answered_notebooks_has_an_answer():
     for name in ANSWERED:
-        kinds = region_kinds(notebooks.read(NOTEBOOK_DIR / f"{name}.ipynb"))
+        kinds = region_kinds(runner.read(NOTEBOOK_DIR / f"{name}.ipynb"))
         code = {i for i, kind in enumerate(kinds) if kind == "code"}
         assert code == {i for n, i in ANSWERS if n == name}, f"{name}: answers for regions {sorted(code)} needed"
 
@@ -133,8 +133,8 @@ def test_every_code_region_of_the_answered_notebooks_has_an_answer():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ANSWERED)
 def test_handout_with_own_answers_runs_to_the_end(name):
-    source = notebooks.read(NOTEBOOK_DIR / f"{name}.ipynb")
+    source = runner.read(NOTEBOOK_DIR / f"{name}.ipynb")
     handout, _ = student.student_notebook(source, name=name)
     filled = fill(handout, name, region_kinds(source))
     assert "NotImplementedError" not in "\n".join(c.source for c in filled.cells if c.cell_type == "code")
-    notebooks.execute(filled, cwd=NOTEBOOK_DIR, timeout=600)   # raises CellError naming the failing cell
+    runner.execute(filled, cwd=NOTEBOOK_DIR, timeout=600)   # raises CellError naming the failing cell
