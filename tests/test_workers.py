@@ -188,5 +188,5 @@ def test_interrupting_the_launcher_stops_the_workers(tmp_path, sig):
         if launcher.poll() is None:
             launcher.kill()
     assert launcher.returncode == 130
-    assert "mnist-lab: interrupted" in err
+    assert "mnist-lab workers: interrupted" in err
     assert_all_gone(recorded(piddir))
