@@ -230,7 +230,7 @@ def plot_stages(results, title=None, fig=None):
     per stage with the spread over seeds as an error bar; right: seconds per
     epoch. ``fig``: an empty matplotlib Figure or SubFigure to draw into.
     """
-    from . import plot
+    from . import _drawing
 
     results = list(results)
     if not results:
@@ -240,7 +240,7 @@ def plot_stages(results, title=None, fig=None):
     means = np.array([a.mean() for a in acc])
     spread = np.array([a.std(ddof=1) if len(a) > 1 else 0.0 for a in acc])
     seconds = np.array([np.mean([run.seconds_per_epoch for run in r.runs]) for r in results])
-    fig = plot._figure(fig, (11, 0.45 * len(results) + 1.8))
+    fig = _drawing.figure(fig, (11, 0.45 * len(results) + 1.8))
     left, right = fig.subplots(1, 2, sharey=True, width_ratios=[3, 2])
     y = np.arange(len(results))[::-1]
     left.barh(y, means, xerr=spread, color="tab:blue", capsize=3)

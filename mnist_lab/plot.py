@@ -27,15 +27,14 @@ import math
 
 import matplotlib
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure, FigureBase
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from ._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
 import keras  # noqa: E402  (must come after the quiet TensorFlow import)
 
-from . import _jupyter, metrics
+from . import _drawing, metrics
+from ._model_plots import plot_feature_maps, plot_filters, plot_weight_templates
 from .metrics import _check_count
 
 __all__ = [
@@ -49,35 +48,6 @@ __all__ = [
     "plot_feature_maps",
     "plot_histories",
 ]
-
-WRONG = "red"           # colour of wrong predictions (titles and frames)
-DIGIT_CMAP = "gray"     # digits are drawn as the network sees them: white ink on black
-WEIGHT_CMAP = "RdBu_r"  # weights: red = positive, blue = negative, white = zero
-
-
-# --------------------------------------------------------------------------
-# Jupyter display
-# --------------------------------------------------------------------------
-
-def _register_jupyter_display():
-    """Let a bare Figure show as a PNG when it ends a notebook cell.
-
-    IPython knows how to show a Figure only once matplotlib's notebook backend
-    (matplotlib-inline) has been loaded; matplotlib >= 3.9 loads it lazily, on
-    the first pyplot figure. We load it now, without creating any figure.
-    """
-    if _jupyter.kernel() is None:
-        return
-    try:
-        from matplotlib.backends import backend_registry
-
-        backend_registry.load_backend_module(matplotlib.get_backend())
-    except Exception:  # never break the import over a display nicety
-        pass
-
-
-_register_jupyter_display()
-
 
 # --------------------------------------------------------------------------
 # Input checking
@@ -99,48 +69,6 @@ def _check_images(images, name="images"):
     return x
 
 
-def _display_range(x):
-    """Scale images for imshow: (float array, vmin, vmax)."""
-    if x.dtype == bool:
-        return x.astype(np.float32), 0.0, 1.0
-    if np.issubdtype(x.dtype, np.integer):
-        return x.astype(np.float32) / 255.0, 0.0, 1.0
-    x = x.astype(np.float32)
-    if x.min() >= 0.0 and x.max() <= 1.0:
-        return x, 0.0, 1.0
-    if x.min() >= 0.0 and x.max() <= 255.0:
-        return x / 255.0, 0.0, 1.0
-    return x, None, None  # e.g. standardized pixels: let each image scale itself
-
-
-def _to_numpy(tensor):
-    """A numpy copy of an array, tensor or Keras variable."""
-    if hasattr(tensor, "numpy"):  # tf.Tensor, keras.Variable
-        return np.asarray(tensor.numpy())
-    return np.asarray(tensor)
-
-
-def _figure(fig, figsize):
-    """A new constrained-layout Figure of `figsize`, or the caller's empty Figure/SubFigure."""
-    if fig is None:
-        return Figure(figsize=figsize, layout="constrained")
-    if not isinstance(fig, FigureBase):
-        raise ValueError(f"fig must be a matplotlib Figure or SubFigure; got {type(fig).__name__}")
-    if fig.axes:
-        raise ValueError("fig already has axes: pass an empty Figure, or a SubFigure from fig.subfigures()")
-    return fig
-
-
-def _axes(ax, figsize):
-    """(figure to draw in, axes, what to return): a new Figure and its Axes, or the caller's Axes."""
-    if ax is None:
-        fig = Figure(figsize=figsize, layout="constrained")
-        return fig, fig.add_subplot(), fig
-    if not isinstance(ax, Axes):
-        raise ValueError(f"ax must be a matplotlib Axes; got {type(ax).__name__}")
-    return ax.figure, ax, ax
-
-
 # --------------------------------------------------------------------------
 # Digits
 # --------------------------------------------------------------------------
@@ -149,23 +77,11 @@ def _digit_grid(count, ncols, cell_height=1.15, title=None, fig=None):
     """A Figure (new or `fig`) with `count` axes in rows of `ncols` (no empty axes)."""
     ncols = min(ncols, count)
     nrows = math.ceil(count / ncols)
-    fig = _figure(fig, (1.0 * ncols + 0.2, cell_height * nrows + (0.4 if title else 0.1)))
+    fig = _drawing.figure(fig, (1.0 * ncols + 0.2, cell_height * nrows + (0.4 if title else 0.1)))
     axes = [fig.add_subplot(nrows, ncols, i + 1) for i in range(count)]
     if title:
         fig.suptitle(title)
     return fig, axes
-
-
-def _show_digit(ax, image, vmin, vmax, text=None, wrong=False, fontsize=10):
-    ax.imshow(image, cmap=DIGIT_CMAP, vmin=vmin, vmax=vmax, interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():  # a red frame marks a wrong prediction
-        spine.set_visible(wrong)
-        spine.set_color(WRONG)
-        spine.set_linewidth(2.5)
-    if text is not None:
-        ax.set_title(text, fontsize=fontsize, color=WRONG if wrong else "black", pad=3)
 
 
 def plot_digits(images, labels=None, predictions=None, n=30, ncols=10, title=None, fig=None):
@@ -200,7 +116,7 @@ def plot_digits(images, labels=None, predictions=None, n=30, ncols=10, title=Non
     y = None if labels is None else metrics.class_numbers(labels, len(x), "labels")
     p = None if predictions is None else metrics.class_numbers(predictions, len(x), "predictions")
     count = min(n, len(x))
-    shown, vmin, vmax = _display_range(x[:count])
+    shown, vmin, vmax = _drawing.display_range(x[:count])
 
     wrong = np.zeros(count, dtype=bool)
     if y is not None and p is not None:
@@ -217,7 +133,7 @@ def plot_digits(images, labels=None, predictions=None, n=30, ncols=10, title=Non
             text = f"{y[i]}"
         else:
             text = None
-        _show_digit(ax, shown[i], vmin, vmax, text, wrong[i])
+        _drawing.show_digit(ax, shown[i], vmin, vmax, text, wrong[i])
     return fig
 
 
@@ -264,7 +180,7 @@ def plot_errors(images, labels, probabilities, n=30, ncols=10, title=None, fig=N
 
     if len(errors) == 0:
         message = f"No errors: all {len(x)} digits classified correctly"
-        fig = _figure(fig, (6, 0.9 if title else 0.6))
+        fig = _drawing.figure(fig, (6, 0.9 if title else 0.6))
         fig.suptitle(f"{title}\n{message}" if title else message)
         return fig
 
@@ -274,11 +190,11 @@ def plot_errors(images, labels, probabilities, n=30, ncols=10, title=None, fig=N
                  f"most confident first")
         if len(shown_idx) < len(errors):
             title += f"; showing {len(shown_idx)}"
-    shown, vmin, vmax = _display_range(x[shown_idx])
+    shown, vmin, vmax = _drawing.display_range(x[shown_idx])
     fig, axes = _digit_grid(len(shown_idx), ncols, cell_height=1.3, title=title, fig=fig)
     for ax, i, image in zip(axes, shown_idx, shown):
         text = f"{predicted[i]} ({confidence[i]:.0%})\ntrue {y[i]}"
-        _show_digit(ax, image, vmin, vmax, text, wrong=True, fontsize=9)
+        _drawing.show_digit(ax, image, vmin, vmax, text, wrong=True, fontsize=9)
     return fig
 
 
@@ -332,7 +248,7 @@ def plot_training_curves(history, title=None, epochs=None, total_epochs=None, fi
     last = max(e[-1] for e in epochs_of.values())
     total = max(_check_count(total_epochs, "total_epochs") if total_epochs is not None else 0, last)
 
-    fig = _figure(fig, (11, 4))
+    fig = _drawing.figure(fig, (11, 4))
     fig.suptitle(title or f"Training curves, {last} epoch{'s' if last != 1 else ''}")
     acc = _accuracy_key(series)
     panels = [("loss", "Loss (lower is better)"),
@@ -396,7 +312,7 @@ def plot_learning_rate(schedule, epochs, title=None, initial_learning_rate=None,
         values.append(float(lr))
     values = np.array(values)
 
-    _, ax, drawn_on = _axes(ax, (7, 4))
+    _, ax, drawn_on = _drawing.axes(ax, (7, 4))
     ax.plot(np.arange(epochs), values, "o-", markersize=4)
     if np.all(values > 0):
         ax.set_yscale("log")
@@ -443,7 +359,7 @@ def plot_confusion_matrix(labels, predictions, class_names=None, title=None, ax=
     worst = metrics.most_confused(labels, predictions, k=3)
 
     size = 1.5 + 0.55 * num_classes
-    fig, ax, drawn_on = _axes(ax, (size + 1.2, size + 0.6))
+    fig, ax, drawn_on = _drawing.axes(ax, (size + 1.2, size + 0.6))
     norm = matplotlib.colors.PowerNorm(gamma=0.4, vmin=0, vmax=max(counts.max(), 1))
     im = ax.imshow(counts, cmap="Blues", norm=norm)
     fig.colorbar(im, ax=ax, shrink=0.8, label="count")
@@ -454,7 +370,7 @@ def plot_confusion_matrix(labels, predictions, class_names=None, title=None, ax=
                     color="white" if dark else "black")
     for t, q, _ in worst:
         ax.add_patch(Rectangle((q - 0.5, t - 0.5), 1, 1, fill=False,
-                               edgecolor=WRONG, linewidth=2))
+                               edgecolor=_drawing.WRONG, linewidth=2))
     ax.set_xticks(range(num_classes), names)
     ax.set_yticks(range(num_classes), names)
     ax.set_xlabel("predicted")
@@ -476,228 +392,6 @@ def _num_classes(labels, predictions):
     y = np.asarray(labels)
     p = metrics.class_numbers(predictions, len(y) if y.ndim else 0)
     return max(10, int(max(y.max(initial=0), p.max(initial=0))) + 1)
-
-
-# --------------------------------------------------------------------------
-# What a model learned
-# --------------------------------------------------------------------------
-
-def _symmetric_limit(values):
-    return float(np.abs(values).max()) or 1.0
-
-
-def plot_weight_templates(model_or_kernel, title=None, fig=None):
-    """Show the ten 28x28 weight templates of a logistic regression.
-
-    Each output unit of a Dense(10) layer on 784 pixels scores one digit by a
-    weighted sum of the pixels: red pixels are evidence for that digit, blue
-    pixels evidence against. Reshaped to 28x28 the weights look like blurry
-    digit templates.
-
-    Parameters
-    ----------
-    model_or_kernel : keras Model, Dense layer, or array (784, 10)
-        A model whose last Dense layer has a 784x10 kernel, or the kernel.
-    title : str, optional
-    fig : matplotlib Figure or SubFigure, optional
-        An empty figure to draw into.
-
-    Example
-    -------
-    >>> model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, "softmax")])
-    >>> model.fit(x_train.reshape(-1, 784) / 255, y_train, epochs=5)
-    >>> plot_weight_templates(model)
-    """
-    obj = model_or_kernel
-    if isinstance(obj, keras.Model):
-        dense = [layer for layer in obj.layers if isinstance(layer, keras.layers.Dense)]
-        if not dense:
-            raise ValueError("model has no Dense layer: expected a logistic regression "
-                             "ending in Dense(10) on 784 pixels")
-        obj = dense[-1]
-    if isinstance(obj, keras.layers.Layer):
-        if not obj.built:
-            raise ValueError(f"layer {obj.name!r} is not built yet: train or call the model first")
-        obj = obj.kernel
-    kernel = _to_numpy(obj)
-    if kernel.shape != (784, 10):
-        raise ValueError(f"expected a kernel of shape (784, 10) (784 pixels, 10 digits); "
-                         f"got {kernel.shape}")
-    templates = kernel.T.reshape(10, 28, 28)
-    limit = _symmetric_limit(templates)
-
-    fig = _figure(fig, (11, 5))
-    axes = fig.subplots(2, 5).ravel()
-    for digit, ax in enumerate(axes):
-        im = ax.imshow(templates[digit], cmap=WEIGHT_CMAP, vmin=-limit, vmax=limit)
-        ax.set_title(str(digit), fontsize=14)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.colorbar(im, ax=axes.tolist(), shrink=0.8, label="weight (red: for, blue: against)")
-    fig.suptitle(title or "What the logistic regression looks for: one template per digit")
-    return fig
-
-
-def _conv_kernel(layer_or_kernel):
-    """(kernel (kh, kw, in, out), layer name or None) from a Conv2D layer, model or array."""
-    obj = layer_or_kernel
-    if isinstance(obj, keras.Model):
-        convs = [layer for layer in obj.layers if isinstance(layer, keras.layers.Conv2D)]
-        if not convs:
-            raise ValueError("model has no Conv2D layer")
-        obj = convs[0]
-    if isinstance(obj, keras.layers.Layer):
-        if not isinstance(obj, keras.layers.Conv2D):
-            raise ValueError(f"expected a Conv2D layer; got {type(obj).__name__}")
-        if not obj.built:
-            raise ValueError(f"layer {obj.name!r} is not built yet: train or call the model first")
-        return _to_numpy(obj.kernel), obj.name
-    kernel = _to_numpy(obj)
-    if kernel.ndim != 4:
-        raise ValueError(f"expected a Conv2D kernel of shape (height, width, in_channels, "
-                         f"out_channels); got {kernel.shape}")
-    return kernel, None
-
-
-def plot_filters(layer_or_kernel, ncols=8, title=None, fig=None):
-    """Show the filters of a Conv2D layer, one small image per output channel.
-
-    With several input channels the mean over them is shown. All filters share
-    one colour scale centred at zero (red positive, blue negative), so strong
-    and weak filters can be compared.
-
-    Parameters
-    ----------
-    layer_or_kernel : keras Conv2D layer, model (its first Conv2D), or array
-        An array must be shaped (height, width, in_channels, out_channels).
-    ncols : int
-        Filters per row.
-    title : str, optional
-    fig : matplotlib Figure or SubFigure, optional
-        An empty figure to draw into.
-
-    Example
-    -------
-    >>> plot_filters(model.layers[0])
-    """
-    kernel, name = _conv_kernel(layer_or_kernel)
-    ncols = _check_count(ncols, "ncols")
-    kh, kw, cin, cout = kernel.shape
-    filters = kernel.mean(axis=2)  # (kh, kw, out)
-    limit = _symmetric_limit(filters)
-
-    ncols = min(ncols, cout)
-    nrows = math.ceil(cout / ncols)
-    fig = _figure(fig, (0.95 * ncols + 1.3, 1.0 * nrows + 0.6))
-    axes = [fig.add_subplot(nrows, ncols, i + 1) for i in range(cout)]
-    for i, ax in enumerate(axes):
-        im = ax.imshow(filters[:, :, i], cmap=WEIGHT_CMAP, vmin=-limit, vmax=limit,
-                       interpolation="nearest")
-        ax.set_title(str(i), fontsize=8, pad=2)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.colorbar(im, ax=axes, shrink=0.9, label="weight")
-    if title is None:
-        title = f"{cout} filters" + (f" of {name}" if name else "") + f", {kh}x{kw}"
-        if cin > 1:
-            title += f", mean over {cin} input channels"
-    fig.suptitle(title)
-    return fig
-
-
-def _check_one_image(image):
-    x = np.asarray(image)
-    if x.shape not in {(28, 28), (28, 28, 1), (784,), (1, 28, 28), (1, 28, 28, 1), (1, 784)}:
-        raise ValueError(f"image must be ONE digit: (28, 28), (28, 28, 1) or (784,); got {x.shape}")
-    return x.reshape(28, 28)
-
-
-def _conv_outputs(model, image, convs):
-    """Run `image` through `model`, returning the outputs of the `convs` layers."""
-    try:
-        inputs = model.inputs
-    except AttributeError:
-        inputs = None  # a Sequential model built without keras.Input
-    if inputs is not None and len(inputs) != 1:
-        raise ValueError(f"expected a model with one input; this one has {len(inputs)}")
-    shape = tuple(inputs[0].shape[1:]) if inputs else None
-    if shape is None or None in shape or math.prod(shape) != 784:
-        shape = (28, 28, 1)
-    x = image.astype(np.float32).reshape((1,) + shape)
-    if inputs:
-        extractor = keras.Model(inputs=inputs[0], outputs=[c.output for c in convs])
-        outputs = extractor(x, training=False)
-        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-        return [_to_numpy(o)[0] for o in outputs]
-    if not isinstance(model, keras.Sequential):
-        raise ValueError("cannot read the feature maps of this model: build it with keras.Input")
-    found = []
-    for layer in model.layers:  # Sequential: feed the layers one after another
-        x = layer(x, training=False)
-        if layer in convs:
-            found.append(_to_numpy(x)[0])
-    return found
-
-
-def plot_feature_maps(model, image, n=8, title=None, fig=None):
-    """Show what each Conv2D layer makes of ONE digit: one row per conv layer.
-
-    The input digit is shown top left; each row then shows the first `n`
-    feature maps (channels) of one convolutional layer, bright = strong
-    response. Deeper rows are smaller and more abstract.
-
-    Parameters
-    ----------
-    model : keras Model
-        A trained (built) model containing Conv2D layers, e.g. a Sequential
-        that starts with ``keras.Input((28, 28, 1))``.
-    image : array (28, 28), (28, 28, 1) or (784,)
-        One digit, scaled exactly like the training data.
-    n : int
-        Feature maps to show per layer.
-    title : str, optional
-    fig : matplotlib Figure or SubFigure, optional
-        An empty figure to draw into.
-
-    Example
-    -------
-    >>> plot_feature_maps(cnn, x_test[0])
-    """
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"model must be a keras Model; got {type(model).__name__}")
-    if not model.built:
-        raise ValueError("model is not built yet: start it with keras.Input((28, 28, 1)) "
-                         "or train it first")
-    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-    if not convs:
-        raise ValueError("model has no Conv2D layer, so there are no feature maps to show")
-    n = _check_count(n, "n")
-    digit = _check_one_image(image)
-    maps = _conv_outputs(model, digit, convs)
-
-    ncols = min(n, max(m.shape[-1] for m in maps))
-    rows = len(convs)
-    fig = _figure(fig, (1.1 * (ncols + 1) + 0.4, 1.25 * rows + 0.6))
-    grid = fig.add_gridspec(rows, ncols + 1)
-    shown, vmin, vmax = _display_range(digit[None])
-    ax = fig.add_subplot(grid[0, 0])
-    _show_digit(ax, shown[0], vmin, vmax, "input", fontsize=9)
-    for row, (layer, fmap) in enumerate(zip(convs, maps)):
-        top = float(fmap.max()) or 1.0
-        bottom = min(float(fmap.min()), 0.0)
-        for col in range(min(ncols, fmap.shape[-1])):
-            ax = fig.add_subplot(grid[row, col + 1])
-            ax.imshow(fmap[:, :, col], cmap="magma", vmin=bottom, vmax=top,
-                      interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if col == 0:
-                h, w, c = fmap.shape
-                ax.set_ylabel(f"{layer.name}\n{h}x{w}x{c}", fontsize=9)
-            if row == 0:
-                ax.set_title(f"map {col}", fontsize=8, pad=2)
-    fig.suptitle(title or f"Feature maps of one digit through {rows} conv layer(s)")
-    return fig
 
 
 # --------------------------------------------------------------------------
@@ -730,7 +424,7 @@ def plot_histories(histories, metric="val_accuracy", title=None, ax=None):
     if not isinstance(histories, dict) or not histories:
         raise ValueError("histories must be a non-empty dict: name -> History or history dict")
     lower_is_better = "loss" in metric
-    _, ax, drawn_on = _axes(ax, (8, 4.5))
+    _, ax, drawn_on = _drawing.axes(ax, (8, 4.5))
     for name, history in histories.items():
         record = getattr(history, "history", history)
         if not isinstance(record, dict):
