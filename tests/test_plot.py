@@ -11,7 +11,7 @@ import pytest
 from matplotlib.colors import same_color
 from matplotlib.figure import Figure, SubFigure
 
-from mnist_lab import metrics, plot
+from mnist_lab import RESULT_MIMETYPE, metrics, plot
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -421,7 +421,7 @@ NOTEBOOK_CELLS = [
     # a bare returned Figure renders as one PNG, and pyplot keeps no figure
     """import numpy as np
 import matplotlib.pyplot as plt
-from mnist_lab import metrics, plot
+from mnist_lab import RESULT_MIMETYPE, metrics, plot
 fig = plot.plot_digits(np.zeros((12, 28, 28), np.uint8), np.arange(12) % 10)
 print(plt.get_fignums())
 fig""",
@@ -440,6 +440,10 @@ os.environ['MNIST_LAB_QUICK'] = '1'
 curves = callbacks.TrainingPlot()
 model.fit(x, y, epochs=2, verbose=0, callbacks=[curves])
 print('live', curves.live_, plt.get_fignums())""",
+    # a Run: live curves in one output, then its record as a line with the JSON attached
+    """run = callbacks.Run('tiny run', live=True)
+model.fit(x, y, epochs=2, validation_split=0.25, verbose=0, callbacks=[run])
+record = run.report()""",
 ]
 
 
@@ -471,10 +475,14 @@ def test_figures_render_once_in_a_jupyter_kernel():
                                      resources={"metadata": {"path": str(REPO)}})
     client.execute(env=env)
 
-    digits_cell, live_cell, quick_cell = (cell.outputs for cell in notebook.cells)
+    digits_cell, live_cell, quick_cell, run_cell = (cell.outputs for cell in notebook.cells)
     assert count_png(digits_cell) == 1
     assert stdout_of(digits_cell).strip() == "[]"
     assert count_png(live_cell) == 1
     assert stdout_of(live_cell).strip() == "live True 3 []"
     assert count_png(quick_cell) == 1
     assert stdout_of(quick_cell).strip() == "live False []"
+    assert count_png(run_cell) == 1
+    (recorded,) = [out for out in run_cell if RESULT_MIMETYPE in out.get("data", {})]
+    assert recorded["data"][RESULT_MIMETYPE]["name"] == "tiny run"
+    assert recorded["data"]["text/plain"].startswith("tiny run | 7,850 params | 2 epochs")
