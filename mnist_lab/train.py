@@ -1,25 +1,15 @@
-"""Training helpers: learning-rate decay, seeds, epoch timing and one-line run records.
+"""Training runs on record: learning-rate schedules, seeds, and one-line run records.
 
-A typical notebook cell::
-
-    set_seed(42)
-    model = models.dense_network(hidden=(128,))
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    timer = EpochTimer()
-    history = model.fit(x_train, y_train, epochs=20, validation_data=(x_val, y_val),
-                        callbacks=[timer, learning_rate_callback(exponential_decay())])
-    report(RunRecord.from_fit("relu 128", model, history, timer=timer))
-
-which shows ``relu 128 | 101,770 params | 20 epochs | 0.41 s/epoch | best val
-97.12% (epoch 14)``. :func:`format_table` puts several records side by side.
+:class:`RunRecord` sums a run up on one line, e.g. ``relu 128 | 101,770 params
+| 20 epochs | 0.41 s/epoch | best val 97.12% (epoch 14)``; :func:`report` shows
+it and :func:`format_table` puts several side by side. The Keras callbacks that
+time a run and fill its record are in :mod:`mnist_lab.callbacks`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import math
-import time
 from collections.abc import Mapping
 from typing import Callable, NamedTuple
 
@@ -27,7 +17,7 @@ from ._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
 import keras
 import numpy as np
 
-from . import RESULT_MIMETYPE
+from . import RESULT_MIMETYPE, _jupyter
 
 
 # --- learning-rate schedules -------------------------------------------------
@@ -38,7 +28,8 @@ def exponential_decay(initial_rate: float = 0.01, decay: float = 0.6) -> Callabl
 
     The defaults are the second tutorial's 0.01 * 0.6^epoch; its batch-norm
     step uses ``decay=0.666``. The value is a plain Python float, which is
-    what ``keras.callbacks.LearningRateScheduler`` accepts.
+    what ``keras.callbacks.LearningRateScheduler`` (and
+    :func:`mnist_lab.callbacks.learning_rate_callback`) accepts.
 
     >>> schedule = exponential_decay(0.01, 0.6)
     >>> [round(schedule(epoch), 6) for epoch in range(3)]
@@ -58,70 +49,6 @@ def exponential_decay(initial_rate: float = 0.01, decay: float = 0.6) -> Callabl
 
     schedule.__doc__ = f"Learning rate {initial_rate:g} * {decay:g} ** epoch."
     return schedule
-
-
-def _takes_current_rate(schedule: Callable) -> bool:
-    """True when ``schedule`` accepts ``(epoch, lr)``, as Keras' two-argument schedules do."""
-    try:
-        parameters = inspect.signature(schedule).parameters.values()
-    except (TypeError, ValueError):  # builtins without a signature
-        return False
-    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in parameters)
-
-
-def _current_rate(optimizer) -> float:
-    # float() rather than keras.ops.convert_to_numpy: with NumPy 2 the latter (used
-    # inside Keras' own LearningRateScheduler) emits a DeprecationWarning about
-    # __array__(copy=...) for TensorFlow variables.
-    if not hasattr(optimizer, "learning_rate"):
-        raise ValueError(f"optimizer {type(optimizer).__name__} has no learning_rate to schedule")
-    return float(optimizer.learning_rate)
-
-
-class _LearningRateScheduler(keras.callbacks.LearningRateScheduler):
-    """Keras' LearningRateScheduler, reading the current rate without NumPy deprecation warnings."""
-
-    def on_epoch_begin(self, epoch, logs=None):
-        optimizer = self.model.optimizer
-        rate = self.schedule(epoch, _current_rate(optimizer))
-        optimizer.learning_rate = rate
-        if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {rate:.6g}.")
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs["learning_rate"] = _current_rate(self.model.optimizer)
-
-
-def learning_rate_callback(schedule: Callable, verbose: int = 0) -> keras.callbacks.LearningRateScheduler:
-    """A ``keras.callbacks.LearningRateScheduler`` that sets the rate from ``schedule`` each epoch.
-
-    ``schedule`` is ``schedule(epoch)`` or Keras' ``schedule(epoch, lr)``; its
-    result (a float, NumPy scalar or tensor) is turned into the plain Python
-    float Keras 3 requires. The rate is also logged as ``learning_rate`` in
-    the history. (A thin subclass of Keras' callback that reads the current
-    rate with ``float()``, avoiding a NumPy 2 DeprecationWarning raised by
-    Keras' own ``LearningRateScheduler`` in TF 2.21 / Keras 3.15.)
-
-    >>> callback = learning_rate_callback(exponential_decay(0.01, 0.666))
-    >>> # model.fit(x, y, epochs=10, callbacks=[callback])
-    """
-    if not callable(schedule):
-        raise ValueError(f"schedule must be a function of the epoch, e.g. exponential_decay(), got {schedule!r}")
-    with_rate = _takes_current_rate(schedule)
-
-    def as_float(epoch, lr=None):
-        value = schedule(epoch, lr) if with_rate else schedule(epoch)
-        try:
-            rate = float(value)  # Python/NumPy scalars and 0-d tensors
-        except (TypeError, ValueError):
-            raise ValueError(f"schedule({epoch}) must return a number, got {value!r}") from None
-        if not math.isfinite(rate) or rate < 0:
-            raise ValueError(f"schedule({epoch}) must return a finite rate >= 0, got {rate!r}")
-        return rate
-
-    return _LearningRateScheduler(as_float, verbose=verbose)
 
 
 # --- reading a History -------------------------------------------------------
@@ -254,45 +181,6 @@ def set_seed(seed: int, deterministic: bool = False) -> None:
     _op_determinism(deterministic)
 
 
-# --- timing ------------------------------------------------------------------
-
-
-class EpochTimer(keras.callbacks.Callback):
-    """Callback recording the wall-clock seconds of each epoch of a ``fit``.
-
-    ``epoch_seconds`` holds one entry per epoch (training plus validation) and
-    is reset when a new ``fit`` starts; ``seconds_per_epoch`` is their mean.
-    Nothing is excluded, so note that epoch 1 also includes tracing and
-    compiling the training function and is usually the slowest.
-
-    >>> timer = EpochTimer()
-    >>> # model.fit(x, y, epochs=5, callbacks=[timer]); timer.seconds_per_epoch
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.epoch_seconds: list[float] = []
-        self._start: float | None = None
-
-    def on_train_begin(self, logs=None):
-        self.epoch_seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self._start is not None:
-            self.epoch_seconds.append(time.perf_counter() - self._start)
-            self._start = None
-
-    @property
-    def seconds_per_epoch(self) -> float:
-        """Mean wall seconds per epoch."""
-        if not self.epoch_seconds:
-            raise ValueError("no epoch timed yet; pass the timer to fit(callbacks=[timer])")
-        return sum(self.epoch_seconds) / len(self.epoch_seconds)
-
-
 # --- run records -------------------------------------------------------------
 
 
@@ -318,7 +206,7 @@ class RunRecord:
     """Headline numbers of one training run, printable on one line and storable as JSON.
 
     Accuracies are fractions in [0, 1]; ``best_epoch`` counts from 1.
-    Fields left ``None`` (no timer, no test evaluation) are left out of the
+    Fields left ``None`` (not timed, no test evaluation) are left out of the
     line. Values are stored as plain ``int``/``float`` so ``to_dict()`` goes
     straight into ``json.dumps``.
 
@@ -360,11 +248,13 @@ class RunRecord:
                 setattr(self, field, value)
 
     @classmethod
-    def from_fit(cls, name: str, model, history, timer: EpochTimer | None = None,
+    def from_fit(cls, name: str, model, history, timer=None,
                  test_accuracy: float | None = None, images_per_second: float | None = None,
                  monitor: str | None = None) -> RunRecord:
         """Build a record from a trained model, the History ``fit`` returned, and optionally its timer.
 
+        ``timer`` is a :class:`mnist_lab.callbacks.EpochTimer` (anything with
+        ``seconds_per_epoch``) passed to the same ``fit``.
         ``params`` is ``model.count_params()``, ``epochs`` the number of epochs
         in ``history``, the best validation accuracy comes from
         :func:`best_val_accuracy` (so ``fit`` needs ``validation_data``);
@@ -415,14 +305,6 @@ class RunRecord:
         return cls(**values)
 
 
-def _in_ipython() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    return get_ipython() is not None
-
-
 def report(record: RunRecord) -> None:
     """Show a record's one-line summary; in Jupyter also attach its JSON to the cell output.
 
@@ -436,7 +318,7 @@ def report(record: RunRecord) -> None:
     if not isinstance(record, RunRecord):
         raise TypeError(f"report needs a RunRecord, got {type(record).__name__}")
     line = str(record)
-    if _in_ipython():
+    if _jupyter.kernel() is not None:
         from IPython.display import display
 
         display({"text/plain": line, RESULT_MIMETYPE: record.to_dict()}, raw=True)

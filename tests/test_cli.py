@@ -281,6 +281,26 @@ def test_markdown_table_statistics():
     assert len(table.splitlines()) == 3
 
 
+def test_plot_stages_draws_accuracy_and_speed_per_stage():
+    from matplotlib.figure import Figure
+
+    results = [bench.StageResult(stage, [train.RunRecord(stage.name, 10, 3, seconds, 0.9, 3, test_accuracy=t,
+                                                         images_per_second=1000.0)
+                                         for t in tests])
+               for stage, seconds, tests in [(bench.STAGES[0], 0.5, [0.90, 0.92]), (bench.STAGES[1], 1.5, [0.97])]]
+    fig = bench.plot_stages(results, title="two stages")
+    left, right = fig.axes
+    accuracy_bars, speed_bars = left.patches, right.patches
+    assert [round(bar.get_width(), 6) for bar in accuracy_bars] == [91.0, 97.0]
+    assert [bar.get_width() for bar in speed_bars] == [0.5, 1.5]
+    assert [t.get_text() for t in left.get_yticklabels()] == ["02 logistic regression", "03 dense 256-64, Adam"]
+    assert fig.get_suptitle() == "two stages"
+    own = Figure()
+    assert bench.plot_stages(results, fig=own) is own and len(own.axes) == 2
+    with pytest.raises(ValueError, match="at least one stage result"):
+        bench.plot_stages([])
+
+
 def test_stages_follow_the_notebooks():
     notebooks = [stage.notebook for stage in bench.STAGES]
     assert notebooks == sorted(notebooks) and notebooks[-1] == "09"

@@ -9,9 +9,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.colors import same_color
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 
-from mnist_lab import plot
+from mnist_lab import RESULT_MIMETYPE, metrics, plot
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -144,67 +144,72 @@ def test_plot_errors_says_when_there_are_none(digits):
 
 
 # --------------------------------------------------------------------------
-# TrainingPlot
+# plot_training_curves
 # --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("live", [None, True, False])
-def test_training_plot_records_epochs_and_draws_curves(digits, live):
+CURVES = {"loss": [1.0, 0.6, 0.5], "accuracy": [0.6, 0.8, 0.85],
+          "val_loss": [1.1, 0.7, 0.65], "val_accuracy": [0.55, 0.75, 0.8], "learning_rate": [0.1, 0.05, 0.02]}
+
+
+def test_plot_training_curves_two_panels_training_and_validation():
+    history = keras.callbacks.History()
+    history.history = CURVES
+    fig = plot.plot_training_curves(history, title="tiny")
+    assert isinstance(fig, Figure) and fig.get_suptitle() == "tiny"
+    loss_ax, acc_ax = fig.axes
+    for ax, key in ((loss_ax, "loss"), (acc_ax, "accuracy")):
+        train_line, val_line = ax.lines
+        assert list(train_line.get_xdata()) == [1, 2, 3]
+        np.testing.assert_allclose(train_line.get_ydata(), CURVES[key])
+        np.testing.assert_allclose(val_line.get_ydata(), CURVES["val_" + key])
+        assert [t.get_text().split()[0] for t in ax.get_legend().get_texts()] == ["training", "validation"]
+    assert acc_ax.get_title().startswith("Accuracy")
+    assert loss_ax.get_xlim() == (0.5, 3.5)
+
+
+def test_plot_training_curves_epochs_of_sparse_validation_and_a_wider_axis():
+    history = {"loss": [1.0, 0.6, 0.5, 0.4], "val_loss": [1.1, 0.7], "accuracy": [0.5, 0.6, 0.7, 0.8]}
+    fig = plot.plot_training_curves(history, epochs={"val_loss": [2, 4]}, total_epochs=10)
+    loss_ax, _ = fig.axes
+    assert list(loss_ax.lines[1].get_xdata()) == [2, 4]
+    assert loss_ax.get_xlim() == (0.5, 10.5)
+    assert fig.get_suptitle() == "Training curves, 4 epochs"
+
+
+# --------------------------------------------------------------------------
+# Drawing into your own figure: ax= and fig=
+# --------------------------------------------------------------------------
+
+def test_single_panel_functions_draw_on_the_given_axes(digits):
+    fig, (left, right, third) = plt.subplots(1, 3)
+    try:
+        assert plot.plot_learning_rate(lambda e: 0.1 * 0.5 ** e, 4, ax=left) is left
+        assert len(left.lines) == 1
+        assert plot.plot_histories({"a": {"val_accuracy": [0.5, 0.7]}}, ax=right) is right
+        assert len(right.lines) == 1
+        assert plot.plot_confusion_matrix(LABELS, PREDICTIONS, title="mine", ax=third) is third
+        assert third.get_title().startswith("mine\naccuracy 50.0%")
+        assert fig.get_suptitle() == ""  # the caller's figure keeps its own title
+        assert len(fig.axes) == 4  # three panels and the confusion matrix's colour bar
+    finally:
+        plt.close(fig)
+
+
+def test_multi_panel_functions_draw_into_the_given_subfigures(digits):
     x, y = digits
-    x = x[:64].reshape(64, 784).astype("float32") / 255.0
-    y = y[:64]
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    curves = plot.TrainingPlot(live=live, title="tiny")
-    history = model.fit(x, y, validation_split=0.25, epochs=2, batch_size=16,
-                        verbose=0, callbacks=[curves])
-
-    assert set(curves.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
-    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        np.testing.assert_allclose(curves.history[key], history.history[key], rtol=1e-6)
-    assert curves.epochs == [1, 2]
-    # outside a notebook kernel (and in the quick profile) auto means "draw once"
-    assert curves.live_ is (live is True)
-
-    fig = curves.figure
-    assert isinstance(fig, Figure) and len(fig.axes) == 2
-    assert fig.get_suptitle() == "tiny: epoch 2/2"
-    for ax, key in zip(fig.axes, ("loss", "accuracy")):
-        assert len(ax.lines) == 2  # training and validation
-        train, val = ax.lines
-        assert list(train.get_xdata()) == [1, 2]
-        np.testing.assert_allclose(train.get_ydata(), curves.history[key])
-        np.testing.assert_allclose(val.get_ydata(), curves.history["val_" + key])
-    assert [t.get_text().split()[0] for t in fig.axes[0].get_legend().get_texts()] == [
-        "training", "validation"]
-
-
-def test_live_redraws_are_throttled_but_last_epoch_drawn(digits, monkeypatch):
-    x, y = digits
-    x = x[:32].reshape(32, 784).astype("float32") / 255.0
-    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    curves = plot.TrainingPlot(live=True, refresh_seconds=3600)
-    drawn = []
-    real_draw = curves._draw
-    monkeypatch.setattr(curves, "_draw", lambda: (drawn.append(len(curves.epochs)), real_draw()))
-    model.fit(x, y[:32], epochs=4, verbose=0, callbacks=[curves])
-    assert drawn == [1, 4]  # the first epoch, then the last one; nothing between
-    assert curves.figure.get_suptitle().endswith("epoch 4/4")
-    with pytest.raises(ValueError, match="refresh_seconds"):
-        plot.TrainingPlot(refresh_seconds=-1)
-
-
-def test_training_plot_without_validation_or_metrics(digits):
-    x, y = digits
-    x = x[:32].reshape(32, 784) / 255.0
-    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    curves = plot.TrainingPlot(live=False)
-    model.fit(x, y[:32], epochs=1, verbose=0, callbacks=[curves])
-    loss_ax, metric_ax = curves.figure.axes
-    assert len(loss_ax.lines) == 1 and len(metric_ax.lines) == 0
-    assert "metrics=['accuracy']" in metric_ax.texts[0].get_text()
+    fig = Figure(figsize=(12, 8), layout="constrained")
+    top, bottom = fig.subfigures(2, 1)
+    assert plot.plot_digits(x[:6], y[:6], fig=top, title="six digits") is top
+    assert plot.plot_training_curves(CURVES, fig=bottom) is bottom
+    assert len(top.axes) == 6 and len(bottom.axes) == 2
+    assert top.get_suptitle() == "six digits"
+    assert isinstance(top, SubFigure)
+    with pytest.raises(ValueError, match="fig already has axes"):
+        plot.plot_weight_templates(np.ones((784, 10)), fig=top)
+    with pytest.raises(ValueError, match="ax must be a matplotlib Axes; got Figure"):
+        plot.plot_histories({"a": {"val_accuracy": [0.5]}}, ax=fig)
+    with pytest.raises(ValueError, match="fig must be a matplotlib Figure or SubFigure; got Axes"):
+        plot.plot_filters(np.zeros((3, 3, 1, 2)), fig=top.axes[0])
 
 
 # --------------------------------------------------------------------------
@@ -242,26 +247,11 @@ LABELS = [0, 0, 1, 1, 2, 2, 2, 2]
 PREDICTIONS = [0, 1, 1, 1, 2, 0, 0, 1]
 
 
-def test_confusion_matrix_counts_a_known_case():
-    counts = plot.confusion_matrix(LABELS, PREDICTIONS, num_classes=3)
-    np.testing.assert_array_equal(counts, [[1, 1, 0],
-                                           [0, 2, 0],
-                                           [2, 1, 1]])
-    assert np.issubdtype(counts.dtype, np.integer)
-    assert plot.confusion_matrix(LABELS, PREDICTIONS).shape == (10, 10)
-
-
-def test_most_confused_sorted_by_count_without_diagonal():
-    assert plot.most_confused(LABELS, PREDICTIONS) == [(2, 0, 2), (0, 1, 1), (2, 1, 1)]
-    assert plot.most_confused(LABELS, PREDICTIONS, k=1) == [(2, 0, 2)]
-    assert plot.most_confused([3, 4], [3, 4]) == []
-
-
 def test_plot_confusion_matrix_writes_counts_and_names_mistakes():
     fig = plot.plot_confusion_matrix(LABELS, PREDICTIONS, class_names=["zero", "one", "two"])
     ax = image_axes(fig)[0]
     np.testing.assert_array_equal(ax.images[0].get_array(),
-                                  plot.confusion_matrix(LABELS, PREDICTIONS, 3))
+                                  metrics.confusion_matrix(LABELS, PREDICTIONS, 3))
     cells = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text()
              for t in ax.texts}
     assert cells == {(0, 0): "1", (0, 1): "1", (1, 1): "2",
@@ -379,8 +369,9 @@ FIVE = np.arange(5)
     (lambda: plot.plot_digits(GOOD, n=0), "n must be a positive integer"),
     (lambda: plot.plot_errors(GOOD, FIVE, np.zeros((4, 10))), r"probabilities must have shape \(5"),
     (lambda: plot.plot_errors(np.zeros((5, 30, 30)), FIVE, np.zeros((5, 10))), "images"),
-    (lambda: plot.confusion_matrix([1, 2, 3], [1, 2]), "predictions must have length 3"),
-    (lambda: plot.confusion_matrix([1, 2, 12], [1, 2, 3]), "classes 0..9"),
+    (lambda: plot.plot_confusion_matrix([1, 2, 3], [1, 2]), "predictions must have length 3"),
+    (lambda: plot.plot_confusion_matrix([1, 2, 12], [1, 2, 3], class_names=list("0123456789")), "classes 0..9"),
+    (lambda: plot.plot_training_curves({"loss": []}), "train for at least one epoch"),
     (lambda: plot.plot_weight_templates(np.zeros((784, 5))), r"\(784, 10\)"),
     (lambda: plot.plot_filters(np.zeros((3, 3, 4))), "Conv2D kernel"),
     (lambda: plot.plot_feature_maps(small_cnn(), GOOD), "ONE digit"),
@@ -412,6 +403,7 @@ def test_every_figure_renders_to_png(digits, tmp_path):
         "filters": plot.plot_filters(cnn.layers[0]),
         "feature_maps": plot.plot_feature_maps(cnn, x[0] / 255.0),
         "histories": plot.plot_histories({"a": {"val_accuracy": [0.5, 0.7]}}),
+        "training_curves": plot.plot_training_curves(CURVES),
     }
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -429,24 +421,29 @@ NOTEBOOK_CELLS = [
     # a bare returned Figure renders as one PNG, and pyplot keeps no figure
     """import numpy as np
 import matplotlib.pyplot as plt
-from mnist_lab import plot
+from mnist_lab import RESULT_MIMETYPE, metrics, plot
 fig = plot.plot_digits(np.zeros((12, 28, 28), np.uint8), np.arange(12) % 10)
 print(plt.get_fignums())
 fig""",
     # live training curves: one output, updated after each epoch
     """import keras
+from mnist_lab import callbacks
 model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation='softmax')])
 model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
 x, y = np.random.default_rng(0).random((64, 784)), np.arange(64) % 10
-curves = plot.TrainingPlot()
+curves = callbacks.TrainingPlot()
 model.fit(x, y, epochs=3, validation_split=0.25, verbose=0, callbacks=[curves])
 print('live', curves.live_, len(curves.history['loss']), plt.get_fignums())""",
     # quick profile: drawn once at the end
     """import os
 os.environ['MNIST_LAB_QUICK'] = '1'
-curves = plot.TrainingPlot()
+curves = callbacks.TrainingPlot()
 model.fit(x, y, epochs=2, verbose=0, callbacks=[curves])
 print('live', curves.live_, plt.get_fignums())""",
+    # a Run: live curves in one output, then its record as a line with the JSON attached
+    """run = callbacks.Run('tiny run', live=True)
+model.fit(x, y, epochs=2, validation_split=0.25, verbose=0, callbacks=[run])
+record = run.report()""",
 ]
 
 
@@ -459,6 +456,7 @@ def stdout_of(outputs):
                    if out.get("output_type") == "stream" and out.get("name") == "stdout")
 
 
+@pytest.mark.slow
 def test_figures_render_once_in_a_jupyter_kernel():
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
@@ -469,19 +467,22 @@ def test_figures_render_once_in_a_jupyter_kernel():
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(src) for src in NOTEBOOK_CELLS]
     # A kernel as Jupyter starts it: its own (inline) matplotlib backend, not
-    # the Agg backend the test session sets, and not in quick or CI mode.
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"MPLBACKEND", "MNIST_LAB_QUICK", "CI"}}
+    # the Agg backend the test session sets, and not in the quick profile.
+    env = {k: v for k, v in os.environ.items() if k not in {"MPLBACKEND", "MNIST_LAB_QUICK"}}
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
     client = nbclient.NotebookClient(notebook, kernel_name="python3", timeout=180,
                                      resources={"metadata": {"path": str(REPO)}})
     client.execute(env=env)
 
-    digits_cell, live_cell, quick_cell = (cell.outputs for cell in notebook.cells)
+    digits_cell, live_cell, quick_cell, run_cell = (cell.outputs for cell in notebook.cells)
     assert count_png(digits_cell) == 1
     assert stdout_of(digits_cell).strip() == "[]"
     assert count_png(live_cell) == 1
     assert stdout_of(live_cell).strip() == "live True 3 []"
     assert count_png(quick_cell) == 1
     assert stdout_of(quick_cell).strip() == "live False []"
+    assert count_png(run_cell) == 1
+    (recorded,) = [out for out in run_cell if RESULT_MIMETYPE in out.get("data", {})]
+    assert recorded["data"][RESULT_MIMETYPE]["name"] == "tiny run"
+    assert recorded["data"]["text/plain"].startswith("tiny run | 7,850 params | 2 epochs")

@@ -1,4 +1,4 @@
-"""Training helpers: schedules, the learning-rate callback, seeds, timing and run records."""
+"""Training runs on record: schedules, best epochs, seeds, run records and tables."""
 
 import json
 import random
@@ -7,8 +7,8 @@ import keras
 import numpy as np
 import pytest
 
-from mnist_lab import models, train
-from mnist_lab.train import Best, EpochTimer, RunRecord
+from mnist_lab import _jupyter, callbacks, models, train
+from mnist_lab.train import Best, RunRecord
 
 
 def images(x):
@@ -22,31 +22,19 @@ def compiled(model, learning_rate=0.5):
     return model
 
 
-class RateRecorder(keras.callbacks.Callback):
-    """Reads the optimizer's learning rate at the end of every epoch."""
-
-    def __init__(self):
-        super().__init__()
-        self.rates = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.rates.append(float(self.model.optimizer.learning_rate))
-
-
 @pytest.fixture(scope="module")
 def fitted(digits):
-    """A 3-epoch fit of logistic regression with validation, a timer and the decay schedule."""
+    """A 3-epoch fit of logistic regression with validation and a timer."""
     x, y = images(digits[0]), digits[1]
     keras.utils.set_random_seed(0)
     model = compiled(models.logistic_regression(), learning_rate=0.5)
-    timer, recorder = EpochTimer(), RateRecorder()
+    timer = callbacks.EpochTimer()
     history = model.fit(x[:64], y[:64], batch_size=32, epochs=3, verbose=0,
-                        validation_data=(x[-100:], y[-100:]),
-                        callbacks=[train.learning_rate_callback(train.exponential_decay()), timer, recorder])
-    return model, history, timer, recorder
+                        validation_data=(x[-100:], y[-100:]), callbacks=[timer])
+    return model, history, timer
 
 
-# --- schedules and the callback ---------------------------------------------
+# --- schedules ---------------------------------------------
 
 
 def test_exponential_decay_defaults_are_the_tutorials():
@@ -81,37 +69,6 @@ def test_schedule_rejects_negative_epochs():
         train.exponential_decay()(-1)
 
 
-def test_callback_sets_the_optimizer_rate_each_epoch(fitted):
-    _, history, _, recorder = fitted
-    expected = [0.01, 0.006, 0.0036]  # the optimizer was compiled with 0.5
-    assert recorder.rates == pytest.approx(expected, rel=1e-6)
-    assert history.history["learning_rate"] == pytest.approx(expected, rel=1e-6)
-
-
-def test_callback_accepts_keras_two_argument_schedules_returning_numpy(digits, capsys):
-    model = compiled(models.logistic_regression(), learning_rate=0.02)
-    recorder = RateRecorder()
-    halve = train.learning_rate_callback(lambda epoch, lr: np.float32(lr) / 2, verbose=1)
-    model.fit(images(digits[0][:32]), digits[1][:32], batch_size=32, epochs=2, verbose=0,
-              callbacks=[halve, recorder])
-    assert recorder.rates == pytest.approx([0.01, 0.005], rel=1e-6)
-    assert "Epoch 2: LearningRateScheduler setting learning rate to 0.005" in capsys.readouterr().out
-
-
-def test_callback_wraps_results_as_python_floats():
-    callback = train.learning_rate_callback(lambda epoch: np.float16(0.25) + keras.ops.zeros(()))
-    assert isinstance(callback, keras.callbacks.LearningRateScheduler)
-    value = callback.schedule(0, 0.1)
-    assert type(value) is float and value == 0.25
-
-
-def test_callback_rejects_bad_schedules():
-    with pytest.raises(ValueError, match=r"schedule must be a function of the epoch"):
-        train.learning_rate_callback(0.01)
-    with pytest.raises(ValueError, match=r"schedule\(0\) must return a finite rate >= 0"):
-        train.learning_rate_callback(lambda epoch: -1.0).schedule(0, 0.1)
-
-
 # --- best validation accuracy -------------------------------------------------
 
 
@@ -138,6 +95,7 @@ def test_best_val_accuracy_follows_the_early_stopping_monitor():
         train.best_val_accuracy({"val_accuracy": [0.9, 0.8], "val_loss": [0.3, float("nan")]}, monitor="val_loss")
 
 
+@pytest.mark.slow
 def test_best_val_accuracy_with_monitor_finds_the_epoch_early_stopping_restores(digits):
     x, y = images(digits[0]), digits[1]
     keras.utils.set_random_seed(0)
@@ -153,8 +111,9 @@ def test_best_val_accuracy_with_monitor_finds_the_epoch_early_stopping_restores(
     assert history.history["val_loss"][kept.epoch - 1] == min(history.history["val_loss"])
 
 
+@pytest.mark.slow
 def test_best_val_accuracy_reads_a_keras_history(fitted):
-    _, history, _, _ = fitted
+    _, history, _ = fitted
     values = history.history["val_accuracy"]
     best = train.best_val_accuracy(history)
     assert best.accuracy == pytest.approx(max(values))
@@ -195,6 +154,7 @@ def _first_epoch_loss(seed, x, y):
     return model.fit(x, y, batch_size=32, epochs=1, shuffle=True, verbose=0).history["loss"][0]
 
 
+@pytest.mark.slow
 def test_set_seed_repeats_weights_and_first_epoch_loss(digits):
     x, y = images(digits[0][:128]), digits[1][:128]
     weights = []
@@ -235,28 +195,6 @@ def test_set_seed_rejects_bad_seeds(seed):
 def test_set_seed_rejects_non_boolean_deterministic():
     with pytest.raises(ValueError, match=r"deterministic must be True or False"):
         train.set_seed(0, deterministic="yes")
-
-
-# --- timing ------------------------------------------------------------------
-
-
-def test_epoch_timer_records_one_entry_per_epoch(fitted):
-    _, _, timer, _ = fitted
-    assert len(timer.epoch_seconds) == 3
-    assert all(s > 0 for s in timer.epoch_seconds)
-    assert timer.seconds_per_epoch == pytest.approx(sum(timer.epoch_seconds) / 3)
-
-
-def test_epoch_timer_restarts_with_each_fit(digits):
-    model = compiled(models.logistic_regression(), learning_rate=1e-3)
-    timer = EpochTimer()
-    with pytest.raises(ValueError, match=r"no epoch timed yet"):
-        timer.seconds_per_epoch
-    x, y = images(digits[0][:32]), digits[1][:32]
-    model.fit(x, y, epochs=2, verbose=0, callbacks=[timer])
-    assert len(timer.epoch_seconds) == 2
-    model.fit(x, y, epochs=1, verbose=0, callbacks=[timer])
-    assert len(timer.epoch_seconds) == 1
 
 
 # --- run records -------------------------------------------------------------
@@ -309,8 +247,9 @@ def test_run_record_from_dict_names_bad_fields():
         RunRecord.from_dict(values)
 
 
+@pytest.mark.slow
 def test_run_record_from_fit(fitted):
-    model, history, timer, _ = fitted
+    model, history, timer = fitted
     record = RunRecord.from_fit("logreg", model, history, timer=timer, test_accuracy=0.9)
     best = train.best_val_accuracy(history)
     assert (record.params, record.epochs) == (7850, 3)
@@ -328,10 +267,10 @@ def test_report_prints_the_line_outside_ipython(capsys):
     assert capsys.readouterr().out == str(RELU) + "\n"
 
 
-def test_report_attaches_json_in_ipython(monkeypatch, capsys):
+def test_report_attaches_json_in_a_kernel(monkeypatch, capsys):
     display_module = pytest.importorskip("IPython.display")
     shown = []
-    monkeypatch.setattr(train, "_in_ipython", lambda: True)
+    monkeypatch.setattr(_jupyter, "kernel", lambda: object())
     monkeypatch.setattr(display_module, "display", lambda *objs, **kwargs: shown.append((objs, kwargs)))
     assert train.report(RELU) is None
     assert shown == [(({"text/plain": str(RELU), "application/vnd.mnist-lab.result+json": RELU.to_dict()},),

@@ -4,7 +4,8 @@
 validation split, for a few seeds, and reports parameters, seconds per epoch,
 training images per second, best validation accuracy and test accuracy (mean
 and spread over seeds) next to the full-MNIST figure the tutorials report.
-The last notebook calls :func:`run_stages` for its closing table.
+The last notebook calls :func:`run_stages` for its closing table;
+:func:`markdown_table` and :func:`plot_stages` show the results.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 from .._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
 import keras
 
-from .. import data, models, train
+from .. import callbacks, data, models, train
 
 LOSS = "sparse_categorical_crossentropy"
 
@@ -46,7 +47,7 @@ class Stage:
     def callbacks(self):
         if self.decay is None:
             return []
-        return [train.learning_rate_callback(train.exponential_decay(self.learning_rate, self.decay))]
+        return [callbacks.learning_rate_callback(train.exponential_decay(self.learning_rate, self.decay))]
 
 
 STAGES: tuple[Stage, ...] = (
@@ -127,7 +128,7 @@ def run_stage(stage: Stage, train_split, val_split, test_split, epochs: int, see
     train.set_seed(seed)
     model = stage.build(dataset=dataset) if stage.per_dataset else stage.build()
     model.compile(optimizer=stage.make_optimizer(), loss=LOSS, metrics=["accuracy"])
-    timer = train.EpochTimer()
+    timer = callbacks.EpochTimer()
     history = model.fit(x_train, y_train, batch_size=stage.batch_size, epochs=epochs,
                         validation_data=(x_val, y_val), verbose=0,
                         callbacks=[timer, *stage.callbacks(), keras.callbacks.EarlyStopping(
@@ -184,7 +185,7 @@ def pipeline_comparison(x_train, y_train, epochs: int = 3, batch_size: int = 100
         train.set_seed(seed)
         model = models.dense_network((256, 64))
         model.compile(optimizer="adam", loss=LOSS, metrics=["accuracy"])
-        timer = train.EpochTimer()
+        timer = callbacks.EpochTimer()
         if feed == "numpy":
             model.fit(x, y_train, batch_size=batch_size, epochs=epochs, callbacks=[timer], verbose=0)
         else:
@@ -205,8 +206,6 @@ def markdown_table(results: Sequence[StageResult]) -> str:
 
 def write_report(results, out: Path, title: str, speeds: dict | None = None) -> tuple[Path, Path]:
     """Write ``results.md`` and ``results.png`` into ``out`` (refusing to overwrite them)."""
-    from .. import plot
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     md, png = out / "results.md", out / "results.png"
@@ -219,9 +218,43 @@ def write_report(results, out: Path, title: str, speeds: dict | None = None) -> 
                  f"`mnist_lab.data.make_dataset` {speeds['tf.data']:,.0f} images/s, "
                  f"ratio {speeds['ratio']:.2f}.", ""]
     md.write_text("\n".join(text))
-    fig = plot.plot_stages(results, title=title)
+    fig = plot_stages(results, title=title)
     fig.savefig(png, dpi=120)
     return md, png
+
+
+def plot_stages(results, title=None, fig=None):
+    """The series at a glance: test accuracy and training speed of every stage.
+
+    ``results`` is what :func:`run_stages` returns. Left: mean test accuracy
+    per stage with the spread over seeds as an error bar; right: seconds per
+    epoch. ``fig``: an empty matplotlib Figure or SubFigure to draw into.
+    """
+    from .. import _drawing
+
+    results = list(results)
+    if not results:
+        raise ValueError("plot_stages needs at least one stage result")
+    names = [f"{r.stage.notebook} {r.stage.name}" for r in results]
+    acc = [100 * r.test_accuracies for r in results]
+    means = np.array([a.mean() for a in acc])
+    spread = np.array([a.std(ddof=1) if len(a) > 1 else 0.0 for a in acc])
+    seconds = np.array([np.mean([run.seconds_per_epoch for run in r.runs]) for r in results])
+    fig = _drawing.figure(fig, (11, 0.45 * len(results) + 1.8))
+    left, right = fig.subplots(1, 2, sharey=True, width_ratios=[3, 2])
+    y = np.arange(len(results))[::-1]
+    left.barh(y, means, xerr=spread, color="tab:blue", capsize=3)
+    for yi, m, s in zip(y, means, spread):
+        left.text(m + s, yi, f"  {m:.2f}%", va="center", fontsize=8)
+    left.set_xlim(max(0.0, means.min() - 5), 100.5)
+    left.set_yticks(y, names)
+    left.set_xlabel("test accuracy (%), mean ± sd over seeds")
+    right.barh(y, seconds, color="tab:orange")
+    right.set_xlabel("seconds per epoch")
+    for ax in (left, right):
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(title or "Every stage of the series", fontsize=10)
+    return fig
 
 
 def describe_run(dataset: str, n_train: int, n_val: int, n_test: int, epochs: int, seeds: Sequence[int]) -> str:

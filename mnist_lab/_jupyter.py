@@ -1,0 +1,20 @@
+"""Whether the code runs in a Jupyter (IPython) kernel, where outputs can be rich."""
+
+from __future__ import annotations
+
+import sys
+
+
+def kernel():
+    """The running IPython kernel shell, or None (plain Python, terminal IPython).
+
+    Does not import IPython: if nothing imported it, no kernel is running.
+    """
+    if "IPython" not in sys.modules:
+        return None
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return None
+    return shell
