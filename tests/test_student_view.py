@@ -45,10 +45,8 @@ model_fast = keras.Sequential([keras.Input(shape=(784,)),
                                layers.Dense(10, activation="softmax")])
 model_fast.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
                    metrics=["accuracy"])
-clock = train.EpochTimer()
 history_fast = model_fast.fit(x_train, y_train, batch_size=BATCH_SIZE, epochs=EPOCHS,
-                              validation_data=(x_val, y_val), verbose=0, callbacks=[clock])
-record_fast = train.RunRecord.from_fit("my fast run", model_fast, history_fast, clock)
+                              validation_data=(x_val, y_val), verbose=0, callbacks=[run_fast])
 """,
     ("04_learning_rate_decay", 2): """
 train.set_seed(SEED)
@@ -56,11 +54,9 @@ stack = [keras.Input(shape=(784,))] + [layers.Dense(n, activation="relu") for n 
 model = keras.Sequential(stack + [layers.Dense(10, activation="softmax")])
 model.compile(optimizer=keras.optimizers.Adam(learning_rate=INITIAL_LEARNING_RATE),
               loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-decay_clock = train.EpochTimer()
 history_decay = model.fit(x_train, y_train, batch_size=BATCH_SIZE, epochs=EPOCHS, verbose=0,
                           validation_data=(x_val, y_val),
-                          callbacks=[train.learning_rate_callback(schedule), decay_clock])
-record_decay = train.RunRecord.from_fit("my decayed run", model, history_decay, decay_clock)
+                          callbacks=[callbacks.learning_rate_callback(schedule), run_decay])
 """,
     ("06_convolutional_networks", 1): """
 answer = 8 * (5 * 5 + 1) + 10 * (24 * 24 * 8 + 1)
@@ -75,10 +71,8 @@ print("the maps are 4x4 after two pairs: a 5x5 filter no longer fits, so the thi
 train.set_seed(SEED)
 three_model = models.conv_network((8, 16, 32), kernel_size=(5, 5, 3), pool=True)
 three_model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-three_clock = train.EpochTimer()
 history_three = three_model.fit(x_train, y_train, batch_size=BATCH_SIZE, epochs=EPOCHS,
-                                validation_data=(x_val, y_val), verbose=0, callbacks=[three_clock])
-record_three = train.RunRecord.from_fit("three pairs, mine", three_model, history_three, three_clock)
+                                validation_data=(x_val, y_val), verbose=0, callbacks=[run_three])
 """,
     ("06_convolutional_networks", 8): """
 train.set_seed(SEED)
@@ -86,11 +80,11 @@ small = keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Conv2D(16, 3, a
                           layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(10, activation="softmax")],
                          name="conv_16_3x3")
 small.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-small_clock = train.EpochTimer()
+small_run = callbacks.Run("16 filters 3x3", curves=False)
 small_history = small.fit(x_train, y_train, batch_size=BATCH_SIZE, epochs=EPOCHS,
-                          validation_data=(x_val, y_val), verbose=0, callbacks=[small_clock])
+                          validation_data=(x_val, y_val), verbose=0, callbacks=[small_run])
 candidates = {"the notebook's model": history, "16 filters 3x3": small_history}
-candidate_records = [train.RunRecord.from_fit("16 filters 3x3", small, small_history, small_clock)]
+candidate_records = [small_run.record()]
 """,
 }
 ANSWERED = sorted({name for name, _ in ANSWERS})
