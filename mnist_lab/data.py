@@ -330,6 +330,18 @@ def train_val_split(x: np.ndarray, y: np.ndarray, val_size: float | int = 0.1,
     return (x[train], y[train]), (x[val], y[val])
 
 
+
+def load_splits(name: str = "mnist", val_size: float | int = 0.1, train_size: int | None = None, seed: int = 0, *,
+                allow_sample: bool = False) -> tuple[Split, Split, Split]:
+    """Notebook 1's first steps in one call: :func:`load_data`, then :func:`train_val_split`.
+
+    Returns ``(x_train, y_train), (x_val, y_val), (x_test, y_test)``, still
+    uint8 images: scale and shape them for the model at hand.
+    """
+    (x, y), test = load_data(name, allow_sample=allow_sample)
+    train, val = train_val_split(x, y, val_size=val_size, train_size=train_size, seed=seed)
+    return train, val, test
+
 def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int = 128, shuffle: bool = True,
                  seed: int | None = None, repeat: bool = False):
     """A ``tf.data`` pipeline from arrays: cache, shuffle, batch, prefetch.

@@ -314,3 +314,12 @@ def test_class_names():
     assert len(fashion) == 10 and fashion[0] == "T-shirt/top" and fashion[9] == "ankle boot"
     with pytest.raises(ValueError, match="unknown dataset 'emnist'; expected one of mnist, fashion_mnist"):
         data.class_names("emnist")
+
+
+def test_load_splits_is_load_data_then_train_val_split():
+    (x, y), (x_test, y_test) = data.load_data(allow_sample=True)
+    (x_tr, y_tr), (x_val, y_val) = data.train_val_split(x, y, val_size=0.1, train_size=300, seed=3)
+    train, val, test = data.load_splits(val_size=0.1, train_size=300, seed=3, allow_sample=True)
+    for got, want in zip((*train, *val, *test), (x_tr, y_tr, x_val, y_val, x_test, y_test)):
+        assert np.array_equal(got, want)
+    assert len(train[0]) == 300 and len(val[0]) == round(0.1 * len(x))
