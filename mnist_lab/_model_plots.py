@@ -1,8 +1,4 @@
-"""Pictures of what a model learned: weight templates, convolution filters, feature maps.
-
-Part of :mod:`mnist_lab.plot`, which exports these functions; see there for
-the conventions (``fig=``, image shapes).
-"""
+"""Pictures of what a model learned: weight templates, convolution filters, feature maps (exported by ``plot``)."""
 
 import math
 
@@ -12,33 +8,18 @@ from ._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
 import keras  # noqa: E402  (must come after the quiet TensorFlow import)
 
 from ._drawing import WEIGHT_CMAP, display_range, figure, show_digit, to_numpy
-from .metrics import _check_count
+from .data import positive_int
+
 
 def _symmetric_limit(values):
     return float(np.abs(values).max()) or 1.0
 
 
 def plot_weight_templates(model_or_kernel, title=None, fig=None):
-    """Show the ten 28x28 weight templates of a logistic regression.
+    """Show the ten 28x28 weight templates of a logistic regression (a model, its Dense layer, or a 784x10 kernel).
 
-    Each output unit of a Dense(10) layer on 784 pixels scores one digit by a
-    weighted sum of the pixels: red pixels are evidence for that digit, blue
-    pixels evidence against. Reshaped to 28x28 the weights look like blurry
-    digit templates.
-
-    Parameters
-    ----------
-    model_or_kernel : keras Model, Dense layer, or array (784, 10)
-        A model whose last Dense layer has a 784x10 kernel, or the kernel.
-    title : str, optional
-    fig : matplotlib Figure or SubFigure, optional
-        An empty figure to draw into.
-
-    Example
-    -------
-    >>> model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, "softmax")])
-    >>> model.fit(x_train.reshape(-1, 784) / 255, y_train, epochs=5)
-    >>> plot_weight_templates(model)
+    Each output unit scores one digit by a weighted sum of the pixels: red pixels are evidence for it,
+    blue against.
     """
     obj = model_or_kernel
     if isinstance(obj, keras.Model):
@@ -92,28 +73,13 @@ def _conv_kernel(layer_or_kernel):
 
 
 def plot_filters(layer_or_kernel, ncols=8, title=None, fig=None):
-    """Show the filters of a Conv2D layer, one small image per output channel.
+    """Show the filters of a Conv2D layer (or a model's first, or a kernel array), one image per output channel.
 
-    With several input channels the mean over them is shown. All filters share
-    one colour scale centred at zero (red positive, blue negative), so strong
+    Several input channels are averaged. All filters share one colour scale centred at zero, so strong
     and weak filters can be compared.
-
-    Parameters
-    ----------
-    layer_or_kernel : keras Conv2D layer, model (its first Conv2D), or array
-        An array must be shaped (height, width, in_channels, out_channels).
-    ncols : int
-        Filters per row.
-    title : str, optional
-    fig : matplotlib Figure or SubFigure, optional
-        An empty figure to draw into.
-
-    Example
-    -------
-    >>> plot_filters(model.layers[0])
     """
     kernel, name = _conv_kernel(layer_or_kernel)
-    ncols = _check_count(ncols, "ncols")
+    ncols = positive_int(ncols, "ncols")
     kh, kw, cin, cout = kernel.shape
     filters = kernel.mean(axis=2)  # (kh, kw, out)
     limit = _symmetric_limit(filters)
@@ -172,29 +138,7 @@ def _conv_outputs(model, image, convs):
 
 
 def plot_feature_maps(model, image, n=8, title=None, fig=None):
-    """Show what each Conv2D layer makes of ONE digit: one row per conv layer.
-
-    The input digit is shown top left; each row then shows the first `n`
-    feature maps (channels) of one convolutional layer, bright = strong
-    response. Deeper rows are smaller and more abstract.
-
-    Parameters
-    ----------
-    model : keras Model
-        A trained (built) model containing Conv2D layers, e.g. a Sequential
-        that starts with ``keras.Input((28, 28, 1))``.
-    image : array (28, 28), (28, 28, 1) or (784,)
-        One digit, scaled exactly like the training data.
-    n : int
-        Feature maps to show per layer.
-    title : str, optional
-    fig : matplotlib Figure or SubFigure, optional
-        An empty figure to draw into.
-
-    Example
-    -------
-    >>> plot_feature_maps(cnn, x_test[0])
-    """
+    """Show the first `n` feature maps of each Conv2D layer for ONE digit, scaled like the training data."""
     if not isinstance(model, keras.Model):
         raise ValueError(f"model must be a keras Model; got {type(model).__name__}")
     if not model.built:
@@ -203,7 +147,7 @@ def plot_feature_maps(model, image, n=8, title=None, fig=None):
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     if not convs:
         raise ValueError("model has no Conv2D layer, so there are no feature maps to show")
-    n = _check_count(n, "n")
+    n = positive_int(n, "n")
     digit = _check_one_image(image)
     maps = _conv_outputs(model, digit, convs)
 

