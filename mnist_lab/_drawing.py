@@ -13,12 +13,7 @@ WEIGHT_CMAP = "RdBu_r"  # weights: red = positive, blue = negative, white = zero
 
 
 def _register_jupyter_display():
-    """Let a bare Figure show as a PNG when it ends a notebook cell.
-
-    IPython knows how to show a Figure only once matplotlib's notebook backend
-    (matplotlib-inline) has been loaded; matplotlib >= 3.9 loads it lazily, on
-    the first pyplot figure. We load it now, without creating any figure.
-    """
+    """Let a bare Figure show as a PNG when it ends a notebook cell, by loading the (lazy) notebook backend now."""
     if _jupyter.kernel() is None:
         return
     try:

@@ -1,10 +1,6 @@
-"""Import TensorFlow once, without its start-up log lines.
+"""Import TensorFlow once, without the start-up log lines it writes straight to file descriptor 2.
 
-TensorFlow writes INFO lines (oneDNN notes, CUDA probing) straight to
-file descriptor 2 before its logging is configured, ignoring
-``TF_CPP_MIN_LOG_LEVEL``; Jupyter shows them in every notebook. This module
-captures what the import and the device probe write there, drops those
-known lines and passes everything else on unchanged.
+Those lines (oneDNN notes, CUDA probing) ignore ``TF_CPP_MIN_LOG_LEVEL``; everything else is passed on.
 """
 
 from __future__ import annotations

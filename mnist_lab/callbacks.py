@@ -1,16 +1,7 @@
 """Keras callbacks for the notebooks: timing, live training curves, learning-rate schedules, run records.
 
-A training cell of the series::
-
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    run = Run("relu 128", title="Dense 128 relu")
-    history = model.fit(x_train, y_train, epochs=20, validation_data=(x_val, y_val),
-                        verbose=0, callbacks=[run])
-    record = run.report()
-
-:class:`Run` times the epochs, draws the live curves and, with ``report()``,
-shows the run's one-line :class:`~mnist_lab.train.RunRecord`. Its parts,
-:class:`EpochTimer` and :class:`TrainingPlot`, work on their own too.
+:class:`Run` (``fit(..., callbacks=[run])``, then ``run.report()``) combines :class:`EpochTimer` and
+:class:`TrainingPlot`, which also work on their own.
 """
 
 from __future__ import annotations
@@ -45,8 +36,7 @@ def _takes_current_rate(schedule: Callable) -> bool:
 
 
 def _current_rate(optimizer) -> float:
-    # float() rather than keras.ops.convert_to_numpy, which (inside Keras' own
-    # LearningRateScheduler) warns about __array__(copy=...) under NumPy 2.
+    # float(), not keras.ops.convert_to_numpy, which warns about __array__(copy=...) under NumPy 2
     if not hasattr(optimizer, "learning_rate"):
         raise ValueError(f"optimizer {type(optimizer).__name__} has no learning_rate to schedule")
     return float(optimizer.learning_rate)
@@ -68,15 +58,9 @@ class _LearningRateScheduler(keras.callbacks.LearningRateScheduler):
 
 
 def learning_rate_callback(schedule: Callable, verbose: int = 0) -> keras.callbacks.LearningRateScheduler:
-    """A ``keras.callbacks.LearningRateScheduler`` that sets the rate from ``schedule`` each epoch.
+    """A ``LearningRateScheduler`` setting the rate from ``schedule(epoch)`` or ``schedule(epoch, lr)`` each epoch.
 
-    ``schedule`` is ``schedule(epoch)`` or Keras' ``schedule(epoch, lr)``; its
-    result (a float, NumPy scalar or tensor) is turned into the plain Python
-    float Keras 3 requires. The rate is also logged as ``learning_rate`` in
-    the history.
-
-    >>> callback = learning_rate_callback(train.exponential_decay(0.01, 0.666))
-    >>> # model.fit(x, y, epochs=10, callbacks=[callback])
+    The result is turned into the plain float Keras 3 requires, and logged as ``learning_rate``.
     """
     if not callable(schedule):
         raise ValueError(f"schedule must be a function of the epoch, e.g. exponential_decay(), got {schedule!r}")
@@ -99,15 +83,9 @@ def learning_rate_callback(schedule: Callable, verbose: int = 0) -> keras.callba
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Records the wall-clock seconds of each epoch of a ``fit``.
+    """Records the wall-clock seconds of each epoch (training plus validation) of the last ``fit``.
 
-    ``epoch_seconds`` holds one entry per epoch (training plus validation) and
-    is reset when a new ``fit`` starts; ``seconds_per_epoch`` is their mean.
-    Epoch 1 also traces and compiles the training function, so it is usually
-    the slowest.
-
-    >>> timer = EpochTimer()
-    >>> # model.fit(x, y, epochs=5, callbacks=[timer]); timer.seconds_per_epoch
+    Epoch 1 also compiles the training function, so it is usually the slowest.
     """
 
     def __init__(self):
@@ -152,35 +130,11 @@ def _live_default() -> bool:
 
 
 class TrainingPlot(keras.callbacks.Callback):
-    """Live training curves: loss and accuracy, training and validation.
+    """Live training curves (:func:`mnist_lab.plot.plot_training_curves`) during ``fit``.
 
-    Pass it to ``model.fit(..., callbacks=[TrainingPlot()])``. In Jupyter or
-    Colab the figure is redrawn in place after every epoch; in the quick
-    profile, outside a notebook kernel, or with ``live=False`` it is drawn
-    once, at the end of training. The drawing is
-    :func:`mnist_lab.plot.plot_training_curves`.
-
-    Parameters
-    ----------
-    live : bool, optional
-        Redraw after every epoch. Default: auto-detect as described above.
-    title : str, optional
-        Shown above the two panels, followed by the epoch counter.
-    refresh_seconds : float, optional
-        Live mode redraws at most this often (drawing costs about half a
-        second, more than an epoch of a small model); the last epoch is
-        always drawn. 0 redraws after every epoch.
-
-    Attributes
-    ----------
-    history : dict of lists
-        Every logged scalar metric, one value per epoch (like ``History.history``).
-    epochs : list of int
-        The epoch numbers (1-based) the values belong to.
-    figure : matplotlib Figure
-        The latest drawing (the final one after training).
-    live_ : bool
-        Whether the last ``fit`` was redrawn after every epoch.
+    In a notebook kernel the figure is redrawn in place, at most every ``refresh_seconds`` (drawing
+    is slower than an epoch of a small model) and after the last epoch; in the quick profile, outside
+    a kernel, or with ``live=False`` it is drawn once, at the end.
     """
 
     def __init__(self, live=None, title=None, refresh_seconds=2.0):
@@ -252,40 +206,10 @@ class TrainingPlot(keras.callbacks.Callback):
 
 
 class Run(keras.callbacks.Callback):
-    """One training run: times its epochs, draws its live curves, and reports its record.
+    """One training run: times its epochs, draws its live curves, and reports its :class:`~mnist_lab.train.RunRecord`.
 
-    Pass it to ``fit(..., callbacks=[run])`` (with ``validation_data``), then
-    ``run.report()`` shows the one-line :class:`~mnist_lab.train.RunRecord`
-    (name, parameters, epochs, seconds per epoch, best validation accuracy)
-    and returns it. After ``model.evaluate`` on the test set,
-    ``run.report(test_accuracy=...)`` adds the test accuracy.
-
-    Parameters
-    ----------
-    name : str
-        The run's name in its record and in tables.
-    title : str, optional
-        Title of the live curves; default ``name``.
-    curves : bool
-        Draw the training curves (see :class:`TrainingPlot`); False: none.
-    live : bool, optional
-        Redraw the curves after every epoch; default: in a notebook kernel,
-        outside the quick profile.
-    monitor : str, optional
-        The ``monitor`` of an ``EarlyStopping(restore_best_weights=True)`` in
-        the same fit (e.g. ``"val_loss"``), so that the record shows the epoch
-        whose weights the model kept; default: the best validation accuracy.
-
-    Attributes
-    ----------
-    history : dict of lists
-        Every logged scalar metric of the last fit, one value per epoch.
-    timer : EpochTimer
-    curves : TrainingPlot or None
-
-    >>> run = Run("relu 128")
-    >>> # model.fit(x, y, epochs=5, validation_data=(x_val, y_val), callbacks=[run])
-    >>> # record = run.report()
+    ``monitor`` is that of an ``EarlyStopping(restore_best_weights=True)`` in the same fit, so the
+    record shows the epoch whose weights the model kept.
     """
 
     def __init__(self, name: str, title: str | None = None, curves: bool = True, live: bool | None = None,
@@ -346,12 +270,10 @@ class Run(keras.callbacks.Callback):
 
     def record(self, test_accuracy: float | None = None, name: str | None = None,
                validation=None) -> train.RunRecord:
-        """The run's :class:`~mnist_lab.train.RunRecord`, without showing it.
+        """The run's record, without showing it.
 
-        ``name`` replaces the run's name in this record. ``validation`` is the
-        History of another fit whose best validation accuracy this run
-        carries: for a final model trained on the training and validation
-        images together, the run of the same recipe that was validated.
+        ``validation`` is the History of a validated run of the same recipe, for a final model
+        trained on the training and validation images together.
         """
         if self.model is None or not self.history:
             raise ValueError("this run has not trained yet: pass it to model.fit(..., callbacks=[run])")
@@ -367,10 +289,7 @@ class Run(keras.callbacks.Callback):
 
     def report(self, test_accuracy: float | None = None, name: str | None = None,
                validation=None) -> train.RunRecord:
-        """Show the run's record (one line; in Jupyter its JSON is attached too) and return it.
-
-        Arguments as for :meth:`record`.
-        """
+        """Show the run's :meth:`record` (in Jupyter with its JSON attached) and return it."""
         record = self.record(test_accuracy=test_accuracy, name=name, validation=validation)
         train.report(record)
         return record

@@ -1,12 +1,4 @@
-"""Self-checks for the Task cells: call one after your answer.
-
-Each check prints a short confirmation when the answer is right, and raises
-:class:`CheckFailed` with a hint when it is not. No grading server: the
-checks recompute the answer from the model or data you pass in.
-
->>> checks.check_weight_count(7850, model)  # doctest: +SKIP
-Correct: the model has 7,850 weights.
-"""
+"""Self-checks for the Task cells: each recomputes the answer, prints a confirmation or raises :class:`CheckFailed`."""
 
 from __future__ import annotations
 
@@ -27,11 +19,7 @@ def _short(value) -> str:
 
 
 def _numbers(value, what: str, whole: bool = False) -> np.ndarray:
-    """``value`` as a finite numeric array, or CheckFailed saying what is wrong with it.
-
-    ``whole`` asks for whole numbers (counts, class labels); 7850.0 passes,
-    7850.9 does not.
-    """
+    """``value`` as a finite numeric array (whole numbers if ``whole``), or CheckFailed saying what is wrong."""
     if value is None:
         _fail(f"{what} is None: did you assign your answer? A function that prints instead of returning "
               "gives None.")

@@ -1,26 +1,4 @@
-"""Digits rendered from computer fonts: a small out-of-distribution test set.
-
-A network trained on handwritten MNIST digits has never seen a printed
-"7". :func:`font_digits` renders the digits 0-9 with fonts that ship with
-matplotlib and normalizes them the way MNIST was built, so a notebook can
-ask: does the network generalize beyond handwriting?
-
-How MNIST was normalized (and what we do the same way):
-
-1. the digit is scaled to fit a 20x20 pixel box, keeping its aspect ratio,
-   with anti-aliasing (grey edge pixels);
-2. that box is placed in a 28x28 image, shifted by whole pixels so the
-   centre of mass of the ink lies at pixel (14, 14) (row, column);
-3. white digit (255) on black background (0), stored as uint8.
-
-Example
--------
->>> from mnist_lab.fonts import font_digits
->>> images, labels = font_digits()
->>> images.shape, images.dtype, labels[:10]
-((80, 28, 28), dtype('uint8'), array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], dtype=uint8))
->>> x = images.astype("float32") / 255.0      # scale exactly like the training data
-"""
+"""Digits rendered from matplotlib's fonts and normalized like MNIST: does a model read print, not just handwriting?"""
 
 import os
 
@@ -37,9 +15,7 @@ from .images import BOX, centre_by_mass
 
 __all__ = ["FONTS", "font_digits", "font_path"]
 
-#: Default faces (name -> file in matplotlib's ``mpl-data/fonts/ttf``),
-#: chosen to look different: sans, bold, serif, italic, monospace, Times-like
-#: and Computer Modern (the TeX fonts).
+#: Faces that look different (name -> file in matplotlib's ``mpl-data/fonts/ttf``).
 FONTS = {
     "DejaVu Sans": "DejaVuSans.ttf",
     "DejaVu Sans Bold": "DejaVuSans-Bold.ttf",
@@ -55,13 +31,7 @@ _OVERSAMPLE = 8     # render 8x larger, then average 8x8 blocks (anti-aliasing)
 
 
 def font_path(font):
-    """Return the file path of ``font``: a name from :data:`FONTS` or a path.
-
-    Example
-    -------
-    >>> font_path("DejaVu Sans").endswith("DejaVuSans.ttf")
-    True
-    """
+    """Return the file path of ``font``: a name from :data:`FONTS` or a path."""
     if font in FONTS:
         return os.path.join(matplotlib.get_data_path(), "fonts", "ttf", FONTS[font])
     if isinstance(font, (str, os.PathLike)) and os.path.isfile(font):
@@ -99,29 +69,9 @@ def _digit_image(digit, font_file):
 
 
 def font_digits(fonts=None):
-    """Render the digits 0-9 in several fonts, normalized like MNIST.
+    """Render the digits 0-9 in ``fonts`` (names from :data:`FONTS` or .ttf paths; default all).
 
-    Use them as a small out-of-distribution test set: a model that learned
-    "digits" rather than "handwriting" should still read printed digits.
-
-    Parameters
-    ----------
-    fonts : list of str, optional
-        Font names from :data:`FONTS` or paths to .ttf files.
-        Default: all of :data:`FONTS` (8 faces).
-
-    Returns
-    -------
-    images : uint8 array, shape (N, 28, 28)
-        White digit on black, 0..255 like the raw MNIST arrays.
-    labels : uint8 array, shape (N,)
-        The digit in each image; ordered by font, then digit 0..9.
-
-    Example
-    -------
-    >>> images, labels = font_digits(["DejaVu Sans", "DejaVu Serif"])
-    >>> images.shape, labels.tolist()[:12]
-    ((20, 28, 28), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1])
+    Returns uint8 images (N, 28, 28), white on black like raw MNIST, and their labels, by font then digit.
     """
     if fonts is None:
         fonts = list(FONTS)

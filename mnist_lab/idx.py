@@ -1,9 +1,6 @@
-"""Read and write IDX files, the format MNIST and Fashion-MNIST ship in.
+"""Read and write IDX files, the format MNIST ships in: a magic number, big-endian sizes, uint8 data.
 
-An IDX file is a 4-byte magic number, big-endian dimension sizes, then a
-uint8 payload. MNIST uses magic 2051 (images, 3 dimensions) and 2049 (labels,
-1 dimension). Files may be gzip-compressed. Nothing here unpickles anything:
-the payload is read as raw bytes.
+Magic 2051 is images (3 dimensions), 2049 labels (1). Files may be gzip-compressed; nothing is unpickled.
 """
 
 from __future__ import annotations
@@ -65,17 +62,10 @@ def _read_checked(path: Path, f, magic: int | None) -> np.ndarray:
 
 
 def read_idx(path: str | os.PathLike, magic: int | None = None) -> np.ndarray:
-    """Read one IDX file (raw or ``.gz``) into a writable uint8 array.
+    """Read one IDX file (raw or ``.gz``) into a writable uint8 array; ``magic`` is the expected magic number.
 
-    ``magic`` is the expected magic number (2051 images, 2049 labels); any
-    mismatch, a negative or huge dimension (over :data:`MAX_BYTES`), or a
-    payload whose length disagrees with the header's dimensions, raises
-    ``ValueError`` naming the file. The header is read first and a ``.gz``
-    file is never inflated beyond what the header promises, so a small
-    corrupt or malicious archive cannot fill the memory.
-
-    >>> read_idx("train-labels-idx1-ubyte.gz", magic=2049).shape  # doctest: +SKIP
-    (60000,)
+    A bad header or payload raises ``ValueError`` naming the file. A ``.gz`` file is never inflated beyond
+    what its header promises, so a small corrupt archive cannot fill the memory.
     """
     path = Path(path)
     if path.is_dir():
@@ -93,11 +83,7 @@ def read_idx(path: str | os.PathLike, magic: int | None = None) -> np.ndarray:
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> Path:
-    """Write a uint8 array as IDX (gzip-compressed when ``path`` ends in ``.gz``).
-
-    Images must be (N, rows, cols), labels (N,). Refuses to overwrite an
-    existing file.
-    """
+    """Write uint8 images (N, rows, cols) or labels (N,) as IDX (gzipped for ``.gz``); never overwrites a file."""
     path = Path(path)
     array = np.asarray(array)
     if array.dtype != np.uint8:

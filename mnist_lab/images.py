@@ -1,21 +1,7 @@
 """Prepare a digit picture of your own the way MNIST digits were prepared.
 
-A model trained on MNIST has only seen white digits on a black background,
-fitted into a 20x20 pixel box and centred by their centre of mass in a
-28x28 image. A scan or a drawing looks different: dark ink on white paper,
-any size, anywhere in the picture. :func:`prepare_image` normalizes a PNG
-file or a 2-D array the same way as MNIST, so ``model.predict`` gets the
-kind of input it was trained on.
-
-Example
--------
->>> import numpy as np
->>> from mnist_lab import images
->>> paper = np.full((60, 40), 255, dtype=np.uint8)   # white paper ...
->>> paper[10:50, 18:24] = 0                          # ... with a dark "1" on it
->>> x = images.prepare_image(paper)
->>> x.shape, x.dtype, float(x.max())
-((28, 28, 1), dtype('float32'), 1.0)
+MNIST digits are white on black, fitted into a 20x20 box and centred by their centre of mass in
+28x28 pixels; a scan or drawing is dark ink on white paper, any size, anywhere.
 """
 
 from __future__ import annotations
@@ -36,15 +22,7 @@ MAX_PIXELS = 16_000_000  # largest picture read: a 12-megapixel phone photo fits
 
 
 def centre_by_mass(box: np.ndarray, size: int = SIZE) -> np.ndarray:
-    """Place ``box`` in a ``size`` x ``size`` image so its centre of mass is at the centre.
-
-    The shift is in whole pixels, clipped so the box stays inside the image.
-
-    >>> box = np.zeros((20, 20)); box[0, 0] = 1.0
-    >>> image = centre_by_mass(box)
-    >>> image.shape, np.argwhere(image == 1).tolist()
-    ((28, 28), [[8, 8]])
-    """
+    """Place ``box`` in a ``size`` x ``size`` image, shifted by whole pixels to centre its centre of mass."""
     box = np.asarray(box, dtype=np.float64)
     total = box.sum()
     if box.ndim != 2 or max(box.shape) > size or total <= 0:
@@ -59,15 +37,7 @@ def centre_by_mass(box: np.ndarray, size: int = SIZE) -> np.ndarray:
 
 
 def fit_in_box(image: np.ndarray, box: int = BOX) -> np.ndarray:
-    """Crop ``image`` (white ink on black, 0..1) to its ink and scale it to fit ``box`` x ``box``.
-
-    The longer side becomes ``box`` pixels and the aspect ratio is kept, as
-    in MNIST; the result is centred in the square.
-
-    >>> tall = np.zeros((100, 100)); tall[10:90, 45:55] = 1.0
-    >>> fit_in_box(tall).shape
-    (20, 20)
-    """
+    """Crop ``image`` (white ink on black, 0..1) to its ink and scale it, aspect kept, into ``box`` x ``box``."""
     from PIL import Image  # Pillow comes with matplotlib
 
     image = np.asarray(image, dtype=np.float32)
@@ -86,12 +56,9 @@ def fit_in_box(image: np.ndarray, box: int = BOX) -> np.ndarray:
 
 
 def _grey_and_alpha(picture) -> tuple[np.ndarray, np.ndarray | None]:
-    """Grey levels 0..1 of a loaded Pillow image, and its opacity 0..1 where that is unknown paper.
+    """Grey levels 0..1 of a loaded Pillow image, and its opacity 0..1 (None without alpha or palette transparency).
 
-    An alpha channel or a transparent palette entry hides what lies under it,
-    so the opacity comes back for :func:`_composite`. A single transparent
-    colour (a tRNS chunk in a grey or RGB PNG) is usually the paper itself:
-    those pixels keep their own grey level.
+    A single transparent colour in a grey or RGB PNG is usually the paper: those pixels keep their grey.
     """
     if picture.mode.startswith("I"):      # 16-bit grey: convert() would clip to 0..255, not rescale
         return np.clip(np.asarray(picture, dtype=np.float32) / 65535.0, 0.0, 1.0), None
@@ -103,12 +70,7 @@ def _grey_and_alpha(picture) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def _composite(grey: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Lay a picture with transparency onto a plain background that keeps its ink visible.
-
-    Transparent pixels become white paper under dark ink, black under light
-    ink (white strokes drawn on a transparent canvas), judged by the mean
-    grey level of the visible pixels.
-    """
+    """Lay a transparent picture onto white under dark ink, black under light ink, so the ink stays visible."""
     visible = float(alpha.sum())
     light_ink = visible > 0 and float((grey * alpha).sum()) / visible > 0.5
     background = 0.0 if light_ink else 1.0
@@ -118,11 +80,7 @@ def _composite(grey: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read a picture file (PNG, or any format Pillow reads) as grey levels 0..1.
 
-    16-bit grey PNGs are scaled from 0..65535. Transparent parts (alpha
-    channel or palette) are laid onto a plain background, white under dark
-    ink and black under light ink, so the digit stays visible. Pictures over :data:`MAX_PIXELS`
-    pixels are refused before they are decoded: a digit never needs that
-    many, and a small file can claim a huge size (a decompression bomb).
+    Pictures over :data:`MAX_PIXELS` are refused before decoding: a small file can claim a huge size.
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -172,24 +130,9 @@ def _as_grey(image) -> np.ndarray:
 
 
 def prepare_image(image, invert: bool | None = None) -> np.ndarray:
-    """Turn a digit picture into one model input, normalized as MNIST: shape (28, 28, 1), 0..1.
+    """Turn a PNG file or 2-D grey array (0..1 or 0..255) into one model input normalized as MNIST: (28, 28, 1).
 
-    Parameters
-    ----------
-    image : str, path or array
-        A PNG file, or a 2-D array of grey levels (0..1 or 0..255) of any
-        size, e.g. a 28x28 drawing.
-    invert : bool, optional
-        Whether the digit is dark on a light background. By default this is
-        decided from the border of the picture: a light border means paper.
-
-    Returns
-    -------
-    float32 array of shape (28, 28, 1)
-        White digit on black; the background level is removed, the ink is
-        stretched to 0..1, fitted into a 20x20 box and centred by its
-        centre of mass. Add a batch axis for ``model.predict``:
-        ``model.predict(x[np.newaxis])``.
+    ``invert`` says whether the digit is dark on light; by default a light border means paper.
     """
     grey = read_image(image) if isinstance(image, (str, os.PathLike)) else _as_grey(image)
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])

@@ -1,13 +1,6 @@
-"""Run profiles: the tutorials' full settings, or a quick profile for a fast check.
+"""Run profiles: the notebooks' full settings, or a quick profile (``MNIST_LAB_QUICK=1``) for a fast check.
 
-Each notebook keeps its real settings in one visible parameters cell and
-passes them through :func:`shrink`. With the environment variable
-``MNIST_LAB_QUICK=1`` (``mnist-lab run --quick`` sets it) epochs and sample
-counts shrink to the numbers defined here, in this one place, so a notebook
-runs through quickly to show that it works (its results mean little).
-:func:`is_quick` is the only reader of the switch; other helpers take what
-it decides as an explicit argument, e.g.
-``data.load_data(DATASET, allow_sample=profile.is_quick())``.
+:func:`is_quick` is the only reader of the switch; other helpers take its answer as an argument.
 """
 
 from __future__ import annotations
@@ -27,14 +20,7 @@ def is_quick() -> bool:
 
 
 def shrink(epochs: int, train_size: int | None = None) -> tuple[int, int | None]:
-    """Return ``(epochs, train_size)``, shrunk when the quick profile is on.
-
-    ``train_size=None`` means every training image. Full runs get their
-    arguments back unchanged.
-
-    >>> shrink(100, None)  # with MNIST_LAB_QUICK unset
-    (100, None)
-    """
+    """Return ``(epochs, train_size)``, shrunk when the quick profile is on; ``None`` means every training image."""
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     if not is_quick():

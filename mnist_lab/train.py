@@ -1,10 +1,4 @@
-"""Training runs on record: learning-rate schedules, seeds, and one-line run records.
-
-:class:`RunRecord` sums a run up on one line, e.g. ``relu 128 | 101,770 params
-| 20 epochs | 0.41 s/epoch | best val 97.12% (epoch 14)``; :func:`report` shows
-it and :func:`format_table` puts several side by side. The Keras callbacks that
-time a run and fill its record are in :mod:`mnist_lab.callbacks`.
-"""
+"""Training runs on record: learning-rate schedules, seeds, and one-line run records (:class:`RunRecord`)."""
 
 from __future__ import annotations
 
@@ -24,17 +18,7 @@ from . import RESULT_MIMETYPE, _jupyter
 
 
 def exponential_decay(initial_rate: float = 0.01, decay: float = 0.6) -> Callable[[int], float]:
-    """Return ``schedule(epoch) = initial_rate * decay ** epoch`` (epoch counted from 0).
-
-    The defaults are the second tutorial's 0.01 * 0.6^epoch; its batch-norm
-    step uses ``decay=0.666``. The value is a plain Python float, which is
-    what ``keras.callbacks.LearningRateScheduler`` (and
-    :func:`mnist_lab.callbacks.learning_rate_callback`) accepts.
-
-    >>> schedule = exponential_decay(0.01, 0.6)
-    >>> [round(schedule(epoch), 6) for epoch in range(3)]
-    [0.01, 0.006, 0.0036]
-    """
+    """Return ``schedule(epoch) = initial_rate * decay ** epoch`` (epoch from 0), a plain float as Keras wants."""
     if isinstance(initial_rate, bool) or not isinstance(initial_rate, (int, float)) \
             or not math.isfinite(initial_rate) or initial_rate <= 0:
         raise ValueError(f"initial_rate must be a positive number, got {initial_rate!r}")
@@ -70,21 +54,10 @@ def _history_dict(history) -> Mapping:
 
 
 def best_val_accuracy(history, key: str = "val_accuracy", monitor: str | None = None) -> Best:
-    """The validation accuracy of a run at its best epoch, and that epoch.
+    """A run's validation accuracy (``key``) at its best epoch, and that epoch (from 1; ties: the first).
 
-    ``history`` is what ``model.fit`` returns, or its ``.history`` dict.
-    By default the best epoch is the one with the highest accuracy. With
-    ``monitor`` (e.g. ``"val_loss"``) it is where that metric is best: the
-    lowest value for a name containing "loss", the highest otherwise. For a
-    loss or an accuracy that is the epoch whose weights
-    ``EarlyStopping(monitor=..., restore_best_weights=True)`` gives back.
-    Epochs are counted from 1, like Keras' "Epoch 3/10"; on ties the first
-    epoch wins. ``key`` names another metric, e.g. ``"val_sparse_categorical_accuracy"``.
-
-    >>> best_val_accuracy({"val_accuracy": [0.91, 0.95, 0.94]})
-    Best(accuracy=0.95, epoch=2)
-    >>> best_val_accuracy({"val_accuracy": [0.91, 0.95, 0.94], "val_loss": [0.3, 0.2, 0.1]}, monitor="val_loss")
-    Best(accuracy=0.94, epoch=3)
+    The best epoch has the highest accuracy or, with ``monitor`` (e.g. ``"val_loss"``), the best value
+    of that metric (lowest for a loss): the epoch ``EarlyStopping(restore_best_weights=True)`` restores.
     """
     values = _history_dict(history)
     series = _validation_series(values, key)
@@ -113,18 +86,9 @@ def _validation_series(values: Mapping, key: str) -> list[float]:
 
 
 def mean_and_spread(accuracies, explain: bool = False) -> str:
-    """Test accuracies of several seeds as "mean% ± sd", the sd in percentage points.
+    """Test accuracies of several seeds as "mean% ± sd", the sample sd in percentage points.
 
-    The sd is the sample standard deviation (``ddof=1``), as fits a handful
-    of seeds; with a single seed there is no spread to show. ``explain=True``
-    adds what the numbers are, for a sentence in a notebook.
-
-    >>> mean_and_spread([0.9798, 0.9810, 0.9816])
-    '98.08% ± 0.09'
-    >>> mean_and_spread([0.9798, 0.9810, 0.9816], explain=True)
-    '98.08% ± 0.09 (mean ± standard deviation over 3 seeds)'
-    >>> mean_and_spread([0.9907], explain=True)
-    '99.07% (1 seed: no spread to show)'
+    ``explain=True`` adds what the numbers are, for a sentence in a notebook.
     """
     accuracies = np.asarray(accuracies, dtype=float)
     if accuracies.ndim != 1 or accuracies.size == 0:
@@ -144,8 +108,7 @@ def _op_determinism(enable: bool) -> None:
     if enable:
         tf.config.experimental.enable_op_determinism()
         return
-    # TF 2.21's public API can only switch determinism on; the matching switch-off
-    # lives next to it in tensorflow.python.framework.config (not public API).
+    # the public API can only switch determinism on; the switch-off is in tensorflow.python.framework.config
     from tensorflow.python.framework import config as tf_config
 
     is_enabled = getattr(tf_config, "is_op_determinism_enabled", None)
@@ -157,21 +120,8 @@ def _op_determinism(enable: bool) -> None:
 def set_seed(seed: int, deterministic: bool = False) -> None:
     """Seed Python's ``random``, NumPy, TensorFlow and Keras so a run can be repeated.
 
-    Same seed, same builder: same initial weights, same shuffling and dropout
-    masks. On CPU that is usually enough for identical losses. With
-    ``deterministic=True`` TensorFlow's op determinism is switched on too, so
-    ops with several possible implementations pick a reproducible one; the
-    cost is slower training (some GPU kernels and parallel input pipelines
-    are replaced by serial ones), and ops without a deterministic
-    implementation (several on GPU) raise an error instead of running.
-
-    Op determinism is a process-wide switch that stays on after the call. TF
-    2.21 has no public call to switch it off, so ``deterministic=False`` turns
-    it off again through TensorFlow's internal ``disable_op_determinism``
-    (when it exists) if an earlier call switched it on.
-
-    >>> set_seed(42)
-    >>> set_seed(42, deterministic=True)  # slower, bit-for-bit repeatable
+    ``deterministic=True`` also switches on TensorFlow's op determinism (process-wide; ``False`` switches
+    it off again): slower, and ops without a deterministic implementation raise instead of running.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
         raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
@@ -205,14 +155,7 @@ def _seconds(value: float | None) -> str:
 class RunRecord:
     """Headline numbers of one training run, printable on one line and storable as JSON.
 
-    Accuracies are fractions in [0, 1]; ``best_epoch`` counts from 1.
-    Fields left ``None`` (not timed, no test evaluation) are left out of the
-    line. Values are stored as plain ``int``/``float`` so ``to_dict()`` goes
-    straight into ``json.dumps``.
-
-    >>> record = RunRecord("relu 128", 101770, 20, 0.41, 0.9712, 14, test_accuracy=0.968)
-    >>> print(record)
-    relu 128 | 101,770 params | 20 epochs | 0.41 s/epoch | best val 97.12% (epoch 14) | test 96.80%
+    Accuracies are fractions in [0, 1]; ``best_epoch`` counts from 1; ``None`` fields are left out of the line.
     """
 
     name: str
@@ -251,17 +194,9 @@ class RunRecord:
     def from_fit(cls, name: str, model, history, timer=None,
                  test_accuracy: float | None = None, images_per_second: float | None = None,
                  monitor: str | None = None) -> RunRecord:
-        """Build a record from a trained model, the History ``fit`` returned, and optionally its timer.
+        """A record from a trained model, its validated History, and optionally the fit's EpochTimer.
 
-        ``timer`` is a :class:`mnist_lab.callbacks.EpochTimer` (anything with
-        ``seconds_per_epoch``) passed to the same ``fit``.
-        ``params`` is ``model.count_params()``, ``epochs`` the number of epochs
-        in ``history``, the best validation accuracy comes from
-        :func:`best_val_accuracy` (so ``fit`` needs ``validation_data``);
-        pass the ``monitor`` of an ``EarlyStopping(restore_best_weights=True)``
-        so that the record shows the epoch whose weights the model kept.
-
-        >>> # RunRecord.from_fit("lenet5", model, history, timer=timer, test_accuracy=0.989)
+        ``monitor`` is as for :func:`best_val_accuracy`.
         """
         values = _history_dict(history)
         best = best_val_accuracy(values, monitor=monitor)
@@ -306,15 +241,7 @@ class RunRecord:
 
 
 def report(record: RunRecord) -> None:
-    """Show a record's one-line summary; in Jupyter also attach its JSON to the cell output.
-
-    The JSON goes under the mimetype ``application/vnd.mnist-lab.result+json``
-    so a notebook runner can read the headline numbers back from the executed
-    notebook. Outside IPython the line is just printed.
-
-    >>> report(RunRecord("relu 128", 101770, 20, 0.41, 0.9712, 14))
-    relu 128 | 101,770 params | 20 epochs | 0.41 s/epoch | best val 97.12% (epoch 14)
-    """
+    """Show a record's one line; in Jupyter also attach its JSON (``RESULT_MIMETYPE``) for the notebook runner."""
     if not isinstance(record, RunRecord):
         raise TypeError(f"report needs a RunRecord, got {type(record).__name__}")
     line = str(record)
@@ -333,15 +260,7 @@ def _cell(text: str) -> str:
 def format_table(records, reference: Mapping[str, str] | None = None, reference_title: str = "reference") -> str:
     """A Markdown table comparing runs: model, parameters, s/epoch, best val acc, test acc.
 
-    ``reference`` optionally maps a record's name to text for one more column,
-    e.g. the tutorials' full-MNIST figures; names without an entry get "—"
-    and entries without a record are ignored. Display it in a notebook with
-    ``IPython.display.Markdown(format_table(records))``.
-
-    >>> print(format_table([RunRecord("relu 128", 101770, 20, 0.41, 0.9712, 14, test_accuracy=0.968)]))
-    | model | parameters | s/epoch | best val acc | test acc |
-    |:--|--:|--:|--:|--:|
-    | relu 128 | 101,770 | 0.41 | 97.12% (epoch 14) | 96.80% |
+    ``reference`` maps a record's name to text for one more column (e.g. published figures).
     """
     records = list(records)
     if not records:
