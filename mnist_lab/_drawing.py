@@ -72,8 +72,7 @@ def axes(ax, figsize):
 def show_digit(ax, image, vmin, vmax, text=None, wrong=False, fontsize=10):
     """Draw one digit without ticks; a wrong prediction gets a red frame and title."""
     ax.imshow(image, cmap=DIGIT_CMAP, vmin=vmin, vmax=vmax, interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set(xticks=[], yticks=[])
     for spine in ax.spines.values():  # a red frame marks a wrong prediction
         spine.set_visible(wrong)
         spine.set_color(WRONG)

@@ -44,8 +44,7 @@ def plot_weight_templates(model_or_kernel, title=None, fig=None):
     for digit, ax in enumerate(axes):
         im = ax.imshow(templates[digit], cmap=WEIGHT_CMAP, vmin=-limit, vmax=limit)
         ax.set_title(str(digit), fontsize=14)
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ax.set(xticks=[], yticks=[])
     fig.colorbar(im, ax=axes.tolist(), shrink=0.8, label="weight (red: for, blue: against)")
     fig.suptitle(title or "What the logistic regression looks for: one template per digit")
     return fig
@@ -92,8 +91,7 @@ def plot_filters(layer_or_kernel, ncols=8, title=None, fig=None):
         im = ax.imshow(filters[:, :, i], cmap=WEIGHT_CMAP, vmin=-limit, vmax=limit,
                        interpolation="nearest")
         ax.set_title(str(i), fontsize=8, pad=2)
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ax.set(xticks=[], yticks=[])
     fig.colorbar(im, ax=axes, shrink=0.9, label="weight")
     if title is None:
         title = f"{cout} filters" + (f" of {name}" if name else "") + f", {kh}x{kw}"
@@ -165,8 +163,7 @@ def plot_feature_maps(model, image, n=8, title=None, fig=None):
             ax = fig.add_subplot(grid[row, col + 1])
             ax.imshow(fmap[:, :, col], cmap="magma", vmin=bottom, vmax=top,
                       interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
+            ax.set(xticks=[], yticks=[])
             if col == 0:
                 h, w, c = fmap.shape
                 ax.set_ylabel(f"{layer.name}\n{h}x{w}x{c}", fontsize=9)

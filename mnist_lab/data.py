@@ -267,15 +267,20 @@ def add_channel(images: np.ndarray) -> np.ndarray:
     return images.reshape(len(images), 28, 28, 1)
 
 
+def _same_length(x, y) -> Split:
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} samples but y has {len(y)}; they must match")
+    return x, y
+
+
 def train_val_split(x: np.ndarray, y: np.ndarray, val_size: float | int = 0.1,
                     train_size: int | None = None, seed: int = 0) -> tuple[Split, Split]:
     """Hold out a seeded random validation set: tune on it, keep the test set for one final evaluation.
 
     ``val_size`` is a fraction (0 < f < 1) or a count; ``train_size`` caps the training part.
     """
-    x, y = np.asarray(x), np.asarray(y)
-    if len(x) != len(y):
-        raise ValueError(f"x has {len(x)} samples but y has {len(y)}; they must match")
+    x, y = _same_length(x, y)
     n = len(x)
     if isinstance(val_size, float):
         if not 0 < val_size < 1:
@@ -288,9 +293,7 @@ def train_val_split(x: np.ndarray, y: np.ndarray, val_size: float | int = 0.1,
     order = np.random.default_rng(seed).permutation(n)
     val, train = order[:n_val], order[n_val:]
     if train_size is not None:
-        if train_size < 1:
-            raise ValueError(f"train_size must be positive, got {train_size}")
-        train = train[:train_size]
+        train = train[:positive_int(train_size, "train_size")]
     return (x[train], y[train]), (x[val], y[val])
 
 
@@ -313,11 +316,8 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int = 128, shuffle: b
     """
     from ._tf import tf
 
-    x, y = np.asarray(x), np.asarray(y)
-    if len(x) != len(y):
-        raise ValueError(f"x has {len(x)} samples but y has {len(y)}; they must match")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    x, y = _same_length(x, y)
+    batch_size = positive_int(batch_size, "batch_size")
     ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)

@@ -42,11 +42,13 @@ def _check_input_shape(input_shape, allow_flat: bool) -> tuple[int, ...]:
 
 def _check_activation(activation) -> str:
     if not isinstance(activation, str):
-        raise ValueError(f"activation must be a Keras activation name such as {_SOME_ACTIVATIONS}, got {activation!r}")
+        raise ValueError(f"activation must be a Keras activation name such as {_SOME_ACTIVATIONS}, "
+                         f"got {activation!r}")
     try:
         keras.activations.get(activation)
     except ValueError:
-        raise ValueError(f"unknown activation {activation!r}; use a Keras activation name such as {_SOME_ACTIVATIONS}") from None
+        raise ValueError(f"unknown activation {activation!r}; "
+                         f"use a Keras activation name such as {_SOME_ACTIVATIONS}") from None
     return activation
 
 
@@ -170,8 +172,8 @@ def conv_network(filters=(8,), kernel_size=5, pool=False, hidden=(), activation=
         side = side - k + 1
         if pool:
             if side < 2:
-                raise ValueError(f"pooling after conv layer {i}: the feature map is {side}x{side}, too small for 2x2 pooling; "
-                                 f"use a smaller kernel_size or fewer conv layers")
+                raise ValueError(f"pooling after conv layer {i}: the feature map is {side}x{side}, too small for "
+                                 f"2x2 pooling; use a smaller kernel_size or fewer conv layers")
             stack.append(layers.MaxPooling2D(2, name=f"pool_{i}"))
             side //= 2
     stack.append(layers.Flatten(name="flatten"))
