@@ -188,8 +188,8 @@ def conv_network(filters=(8,), kernel_size=5, pool=False, hidden=(), activation=
 def lenet5(input_shape=(28, 28, 1)) -> keras.Sequential:
     """LeNet-5 (LeCun et al., 1998) on 28x28 digits: tanh convs, average pooling, a softmax output.
 
-    Simplified from the paper: ``padding="same"`` instead of 32x32 padding, C3 connected to all S2 maps,
-    plain average pooling, standard tanh, softmax instead of RBF units.
+    61,706 parameters. Simplified from the paper: ``padding="same"`` instead of 32x32 padding, C3 connected
+    to all S2 maps, plain average pooling, standard tanh, softmax instead of RBF units.
     """
     shape = _check_input_shape(input_shape, allow_flat=False)
     stack = _image_input(shape) + [
@@ -206,7 +206,7 @@ def lenet5(input_shape=(28, 28, 1)) -> keras.Sequential:
 
 
 def strided_convnet(dropout=0.0, input_shape=(28, 28, 1)) -> keras.Sequential:
-    """Three ReLU convs that downsample by stride, not pooling (28 -> 14 -> 7), then Dense(200)."""
+    """Three ReLU convs that downsample by stride, not pooling (28 -> 14 -> 7), then Dense(200): 354,002 parameters."""
     dropout = _check_dropout(dropout)
     shape = _check_input_shape(input_shape, allow_flat=False)
     stack = _image_input(shape) + [
@@ -225,8 +225,9 @@ def strided_convnet(dropout=0.0, input_shape=(28, 28, 1)) -> keras.Sequential:
 def batchnorm_convnet(dropout=0.3, momentum=0.99, input_shape=(28, 28, 1)) -> keras.Sequential:
     """:func:`strided_convnet` with batch normalization after each conv and the Dense(200) layer.
 
-    Those layers lose their bias (the BN offset replaces it) and their scale (redundant before ReLU).
+    Those layers lose their bias, which the BN offset replaces; BN has no scale, redundant before ReLU.
     ``momentum`` is how much of its running averages each BN layer keeps per training step.
+    354,538 parameters, 536 of them the non-trainable moving means and variances.
     """
     dropout = _check_dropout(dropout)
     momentum = _number_below(momentum, 1, "momentum", hint=" (Keras' default is 0.99)")
@@ -270,9 +271,10 @@ def augmented_convnet(dropout=0.25, momentum=0.9, augment=True, input_shape=(28,
                       dataset="mnist") -> keras.Sequential:
     """A deeper batch-normalized convnet with the :func:`augmentation` of ``dataset`` in front.
 
-    Two blocks of three convs (32, then 64 channels; the third halves the map), a 4x4 conv to 128
-    channels, dropout after each. BN ``momentum`` 0.9 makes the running averages, and so the
-    validation curves, right from the first epochs.
+    Two blocks of three convs (32, then 64 channels; the third halves the map) and a 4x4 conv to 128
+    channels, each block and the last conv followed by dropout. BN ``momentum`` 0.9 makes the running
+    averages, and so the validation curves, right from the first epochs. ``augment=False`` leaves the
+    augmentation out (it has no weights).
     """
     dropout = _check_dropout(dropout)
     momentum = _number_below(momentum, 1, "momentum", hint=" (Keras' default is 0.99)")
