@@ -85,7 +85,8 @@ def learning_rate_callback(schedule: Callable, verbose: int = 0) -> keras.callba
 class EpochTimer(keras.callbacks.Callback):
     """Records the wall-clock seconds of each epoch (training plus validation) of the last ``fit``.
 
-    Epoch 1 also compiles the training function, so it is usually the slowest.
+    ``epoch_seconds`` has one entry per epoch, ``seconds_per_epoch`` is their mean. Epoch 1 also
+    compiles the training function, so it is usually the slowest.
     """
 
     def __init__(self):
@@ -134,7 +135,8 @@ class TrainingPlot(keras.callbacks.Callback):
 
     In a notebook kernel the figure is redrawn in place, at most every ``refresh_seconds`` (drawing
     is slower than an epoch of a small model) and after the last epoch; in the quick profile, outside
-    a kernel, or with ``live=False`` it is drawn once, at the end.
+    a kernel, or with ``live=False`` it is drawn once, at the end. ``history`` holds every logged scalar
+    metric per epoch, ``figure`` the latest drawing.
     """
 
     def __init__(self, live=None, title=None, refresh_seconds=2.0):
@@ -209,7 +211,8 @@ class Run(keras.callbacks.Callback):
     """One training run: times its epochs, draws its live curves, and reports its :class:`~mnist_lab.train.RunRecord`.
 
     ``monitor`` is that of an ``EarlyStopping(restore_best_weights=True)`` in the same fit, so the
-    record shows the epoch whose weights the model kept.
+    record shows the epoch whose weights the model kept. ``history``, ``timer`` and ``curves`` hold the
+    last fit's metrics, timing and drawing (``curves=False``: none).
     """
 
     def __init__(self, name: str, title: str | None = None, curves: bool = True, live: bool | None = None,
