@@ -1,0 +1,130 @@
+"""The notebooks' prose teaches students with the complete data set.
+
+Students run the series on the complete MNIST (Colab, a laptop), so the text
+must not describe the small copy the test suite uses, nor how the course was
+developed; and every count the text quotes for the complete data set must be
+what the notebook's own code computes for it.
+"""
+
+import contextlib
+import io
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_lab import data, notebooks
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = {p.name[:2]: p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))}
+by_name = pytest.mark.parametrize("path", list(NOTEBOOKS.values()), ids=lambda p: p.stem)
+
+# Words that belong to the project's history or its test set-up, not to a lesson.
+NOT_FOR_STUDENTS = re.compile(
+    r"\bour (full )?runs?\b|\bin CI\b|\bCI\b|4,500|5,000[- ]digit|offline (copy|set|digits|data)"
+    r"|the README has|\bissues?\b|\btargets?\b|\bour machines\b|\bwe (tried|ran|measured)\b",
+    re.IGNORECASE)
+
+FIGURES_MARK = "# Numbers for the text"
+MNIST_TRAIN, MNIST_TEST = 60_000, 10_000
+
+
+def prose(path):
+    """(cell index, text) for every markdown cell and every comment of every code cell."""
+    for i, cell in enumerate(notebooks.read(path).cells):
+        if cell.cell_type == "markdown":
+            yield i, cell.source
+        else:
+            for line in cell.source.splitlines():
+                if "#" in line:
+                    yield i, line[line.index("#"):]
+
+
+def parameters(number):
+    """The settings of notebook ``number``'s parameters cell, as a dict."""
+    nb = notebooks.read(NOTEBOOKS[number])
+    values = {}
+    exec(nb.cells[notebooks.parameters_index(nb)].source, {}, values)  # plain NAME = literal lines
+    return values
+
+
+def complete_split(number):
+    """(training, validation) sizes the notebook's split gives on the complete MNIST."""
+    params = parameters(number)
+    labels = np.arange(MNIST_TRAIN) % 10
+    (x_train, _), (x_val, _) = data.train_val_split(np.zeros((MNIST_TRAIN, 1), "uint8"), labels,
+                                                    val_size=params["VAL_SIZE"])
+    return len(x_train), len(x_val)
+
+
+def markdown(number):
+    return "\n".join(c.source for c in notebooks.read(NOTEBOOKS[number]).cells if c.cell_type == "markdown")
+
+
+@by_name
+def test_prose_is_a_lesson_not_a_log(path):
+    hits = [f"cell {i}: ...{text[max(0, m.start() - 40):m.end() + 40]}..."
+            for i, text in prose(path) for m in NOT_FOR_STUDENTS.finditer(text)]
+    assert not hits, "text about the project or its test data, not for students:\n" + "\n".join(hits)
+
+
+def test_the_guard_catches_development_log():
+    samples = ["In our full run on the offline copy it reached 98%.", "The README has both runs.",
+               "45 steps with 4,500 images", "# seed 0 kills it in CI", "the course's goal (issue 7)"]
+    assert all(NOT_FOR_STUDENTS.search(s) for s in samples)
+    assert not NOT_FOR_STUDENTS.search("The line above gives your result; your runs may differ.")
+
+
+# (notebook, text in its markdown with {} for the value, value computed from its parameters).
+STEPS = lambda number: math.ceil(complete_split(number)[0] / parameters(number)["BATCH_SIZE"])  # noqa: E731
+CLAIMS = [
+    ("02", "complete MNIST's {:,} training images", lambda n: complete_split(n)[0]),
+    ("02", "in batches of 100 that is {:,}", STEPS),
+    ("03", "{:,} with the complete MNIST", STEPS),
+    ("03", "{:.3f} points for the {:,} validation images", lambda n: (100 / complete_split(n)[1], complete_split(n)[1])),
+    ("06", "({:.3f} with the {:,} validation images", lambda n: (100 / complete_split(n)[1], complete_split(n)[1])),
+    ("07", "an epoch is {:,} steps of 128 images", STEPS),
+    ("08", "an epoch is {:,} steps", STEPS),
+    ("08", "the complete MNIST ({:,} steps per epoch)", STEPS),
+    ("08", "that is {:.2f} points", lambda n: 100 * math.sqrt(0.98 * 0.02 / complete_split(n)[1])),
+    ("09", "{:.3f} on the {:,} of the complete MNIST", lambda n: (100 / complete_split(n)[1], complete_split(n)[1])),
+    ("09", "about {:.2f} points at 99% on the {:,}",
+     lambda n: (100 * math.sqrt(0.99 * 0.01 / complete_split(n)[1]), complete_split(n)[1])),
+]
+
+
+@pytest.mark.parametrize("number, template, compute", CLAIMS, ids=[f"{c[0]}:{c[1][:30]}" for c in CLAIMS])
+def test_figures_for_the_complete_data_follow_the_parameters(number, template, compute):
+    value = compute(number)
+    quoted = template.format(*value) if isinstance(value, tuple) else template.format(value)
+    assert quoted in markdown(number), \
+        f"notebook {number} should say {quoted!r} (computed from its parameters for the complete MNIST)"
+
+
+def figure_cells():
+    for number, path in NOTEBOOKS.items():
+        for i, cell in enumerate(notebooks.read(path).cells):
+            if cell.cell_type == "code" and cell.source.startswith(FIGURES_MARK):
+                yield pytest.param(number, cell.source, id=f"{number}-cell{i}")
+
+
+@pytest.mark.parametrize("number, source", list(figure_cells()))
+def test_printed_figures_match_the_text_for_the_complete_data(number, source):
+    """Run each figures cell on arrays the size of the complete MNIST: what it prints is what the text quotes."""
+    n_train, n_val = complete_split(number)
+    namespace = dict(parameters(number), math=math, np=np,
+                     x_train=np.zeros((n_train, 1)), y_val=np.zeros(n_val), x_test=np.zeros((MNIST_TEST, 1)))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(source, namespace)
+    printed = set(re.findall(r"\d[\d,]*(?:\.\d+)?", out.getvalue())) - {str(namespace.get("BATCH_SIZE"))}
+    text = markdown(number)
+    assert printed, "a figures cell must print figures"
+    missing = sorted(x for x in printed if not re.search(rf"(?<![\d.,]){re.escape(x)}(?![\d]|[.,]\d)", text))
+    assert not missing, f"notebook {number} prints {missing} for the complete MNIST, but its text does not quote them"
+
+
+def test_there_are_figures_cells():
+    assert len(list(figure_cells())) >= 3
