@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_lab import data, notebooks
+from mnist_lab import data
+from mnist_lab.tooling import runner
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {p.name[:2]: p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))}
@@ -33,7 +34,7 @@ MNIST_TRAIN, MNIST_TEST = 60_000, 10_000
 
 def prose(path):
     """(cell index, text) for every markdown cell and every comment of every code cell."""
-    for i, cell in enumerate(notebooks.read(path).cells):
+    for i, cell in enumerate(runner.read(path).cells):
         if cell.cell_type == "markdown":
             yield i, cell.source
         else:
@@ -44,9 +45,9 @@ def prose(path):
 
 def parameters(number):
     """The settings of notebook ``number``'s parameters cell, as a dict."""
-    nb = notebooks.read(NOTEBOOKS[number])
+    nb = runner.read(NOTEBOOKS[number])
     values = {}
-    exec(nb.cells[notebooks.parameters_index(nb)].source, {}, values)  # plain NAME = literal lines
+    exec(nb.cells[runner.parameters_index(nb)].source, {}, values)  # plain NAME = literal lines
     return values
 
 
@@ -60,7 +61,7 @@ def complete_split(number):
 
 
 def markdown(number):
-    return "\n".join(c.source for c in notebooks.read(NOTEBOOKS[number]).cells if c.cell_type == "markdown")
+    return "\n".join(c.source for c in runner.read(NOTEBOOKS[number]).cells if c.cell_type == "markdown")
 
 
 @by_name
@@ -105,7 +106,7 @@ def test_figures_for_the_complete_data_follow_the_parameters(number, template, c
 
 def figure_cells():
     for number, path in NOTEBOOKS.items():
-        for i, cell in enumerate(notebooks.read(path).cells):
+        for i, cell in enumerate(runner.read(path).cells):
             if cell.cell_type == "code" and cell.source.startswith(FIGURES_MARK):
                 yield pytest.param(number, cell.source, id=f"{number}-cell{i}")
 
