@@ -196,7 +196,8 @@ def test_run_survives_a_timeout_and_a_dead_kernel(tmp_path, capfd):
     src = tmp_path / "src"
     src.mkdir()
     write_nb(src / "01_slow.ipynb", "A = 1", "import time\nprint('started', flush=True)\ntime.sleep(60)", "print('no')")
-    write_nb(src / "02_dies.ipynb", "A = 1", "import os\nprint('dying', flush=True)\nos._exit(1)", "print('no')")
+    # The pause lets the printed line leave the kernel before it dies; os._exit would drop it otherwise.
+    write_nb(src / "02_dies.ipynb", "A = 1", "import os, time\nprint('dying', flush=True)\ntime.sleep(1)\nos._exit(1)", "print('no')")
     write_nb(src / "03_bad.ipynb", "A = 1", "1 / 0", "print('no')")
     write_nb(src / "04_ok.ipynb", "A = 1", "print('fine', A)")
     out = tmp_path / "out"
