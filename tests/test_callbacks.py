@@ -3,7 +3,6 @@
 import json
 
 import keras
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
@@ -14,15 +13,8 @@ from mnist_lab.callbacks import EpochTimer, Run, TrainingPlot
 pytestmark = [
     pytest.mark.filterwarnings("error::matplotlib.MatplotlibDeprecationWarning"),
     pytest.mark.filterwarnings("error::DeprecationWarning:mnist_lab"),
+    pytest.mark.usefixtures("no_figure_left_open"),   # no callback may leave a pyplot figure open
 ]
-
-
-@pytest.fixture(autouse=True)
-def no_figure_left_open():
-    """No callback may leave a pyplot figure open."""
-    plt.close("all")
-    yield
-    assert plt.get_fignums() == []
 
 
 def images(x):

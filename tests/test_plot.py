@@ -20,15 +20,8 @@ pytestmark = [
     pytest.mark.filterwarnings("error::matplotlib.MatplotlibDeprecationWarning"),
     pytest.mark.filterwarnings("error::DeprecationWarning:mnist_lab"),
     pytest.mark.filterwarnings("error::PendingDeprecationWarning:mnist_lab"),
+    pytest.mark.usefixtures("no_figure_left_open"),   # every helper must leave pyplot without open figures
 ]
-
-
-@pytest.fixture(autouse=True)
-def no_figure_left_open():
-    """Every helper must leave pyplot without open figures."""
-    plt.close("all")
-    yield
-    assert plt.get_fignums() == []
 
 
 def image_axes(fig):
