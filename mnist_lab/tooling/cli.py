@@ -244,13 +244,13 @@ def cmd_student(args) -> int:
         copies = student.make_student_copies(sources, args.out, force=args.force)
     except OSError as e:  # e.g. --out below a file, a folder without write permission
         print(f"mnist-lab student: cannot write the student copies: {e}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     for c in copies:
         print(f"{c.source} -> {c.target}: {c.tasks} solution{'s' if c.tasks != 1 else ''} stripped")
     total = sum(c.tasks for c in copies)
     print(f"{len(copies)} student notebook{'s' if len(copies) != 1 else ''}, "
           f"{total} solution{'s' if total != 1 else ''} stripped, in {Path(args.out).resolve()}")
-    return 0
+    return EXIT_OK
 
 
 def cmd_workers(args) -> int:
@@ -281,7 +281,7 @@ def cmd_workers(args) -> int:
     except workers.WorkerFailure as e:
         print(f"mnist-lab workers: {e}", file=sys.stderr)
         return e.exit_code
-    return 0
+    return EXIT_OK
 
 
 def cmd_publish(args) -> int:
@@ -293,11 +293,11 @@ def cmd_publish(args) -> int:
         print(f"{change.path.relative_to(Path.cwd())}: {'; '.join(change.what)}")
     if not changes:
         print(f"already published as {args.repo} (branch {args.branch}): nothing changed")
-        return 0
+        return EXIT_OK
     print(f"Colab badges open {course.badge('NN_name.ipynb')}")
     print(f"setup cells install {course.install_from}")
     print("commit and push these changes: Colab opens the notebooks from GitHub")
-    return 0
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
