@@ -61,7 +61,7 @@ def _output_folder(out: str | None, sources: list[Path], kind: str, force: bool 
     folder = folder.resolve()
     if any(folder == p.resolve().parent for p in sources):
         raise UsageError(f"--out {folder} holds the source notebooks; choose another folder")
-    clashes = [folder / p.name for p in sources if (folder / p.name).exists()]
+    clashes = [path for path in [folder / p.name for p in sources] + [folder / "run.json"] if path.exists()]
     if clashes and not force:
         raise UsageError(f"{clashes[0]} exists; choose another --out or pass --force to overwrite")
     try:  # find out now, not after hours of training, that the results cannot be saved
@@ -154,7 +154,7 @@ def _interrupt(signum, frame):
 
 
 def cmd_run(args) -> int:
-    from . import runner
+    from . import provenance, runner
 
     sources = _notebook_paths(args.notebooks)
     if args.timeout is not None and args.timeout <= 0:
@@ -165,6 +165,8 @@ def cmd_run(args) -> int:
         os.environ["MNIST_LAB_QUICK"] = "1"
     rows, failed = [], 0
     header = ["notebook", "status", "time", "headline accuracy"]
+    log = {**provenance.header(args.dataset or "mnist", quick=bool(args.quick)), "notebooks": []}
+    provenance.write(out, log)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         for src, parameters in zip(sources, shares):
@@ -185,7 +187,12 @@ def cmd_run(args) -> int:
                 row[1:] = [f"interrupted {where}", f"{time.monotonic() - start:.0f} s",
                            _headline(runner.results(e.nb)) if e.nb is not None else "—"]
                 raise
-            row[1:] = [status, f"{time.monotonic() - start:.0f} s", _headline(runner.results(nb))]
+            seconds = time.monotonic() - start
+            row[1:] = [status, f"{seconds:.0f} s", _headline(runner.results(nb))]
+            log["notebooks"].append({"notebook": src.name, "status": status, "seconds": round(seconds, 1),
+                                     "parameters": {**runner.parameter_values(runner.read(src)), **parameters},
+                                     "records": runner.results(nb)})
+            provenance.write(out, log)
     except KeyboardInterrupt:
         print(_table(rows, header))
         print(f"executed copies so far in {out}")
@@ -194,12 +201,12 @@ def cmd_run(args) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     print(_table(rows, header))
-    print(f"executed copies in {out}")
+    print(f"executed copies and their record ({provenance.RUN_FILE}) in {out}")
     return EXIT_FAILED if failed else EXIT_OK
 
 
 def cmd_bench(args) -> int:
-    from . import bench
+    from . import bench, provenance
 
     if args.epochs < 1:
         raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
@@ -209,10 +216,11 @@ def cmd_bench(args) -> int:
     unknown = [n for n in args.stages or [] if n not in names]
     if unknown:
         raise UsageError(f"unknown stage {unknown[0]!r}; stages are: {', '.join(names)}")
-    for name in ("results.md", "results.png"):
+    for name in ("results.md", "results.png", "run.json"):
         if args.out and (Path(args.out) / name).exists():
             raise UsageError(f"{Path(args.out).resolve() / name} exists; choose another --out")
     out = _output_folder(args.out, [], f"bench-{args.dataset}")
+    record = provenance.header(args.dataset, quick=profile.is_quick())
     (x_train, y_train), (x_test, y_test) = data.load_data(args.dataset, allow_sample=profile.is_quick())
     stages = [s for s in bench.STAGES if not args.stages or s.name in args.stages]
     seeds = list(range(args.seeds))
@@ -224,6 +232,10 @@ def cmd_bench(args) -> int:
                                dataset=args.dataset)
     speeds = bench.pipeline_comparison(x_train, y_train)
     md, png = bench.write_report(results, out, title, speeds)
+    provenance.write(out, {**record, "seconds": round(time.monotonic() - start, 1), "epochs": args.epochs,
+                           "seeds": seeds, "input_pipeline": speeds,
+                           "stages": [{"stage": r.stage.name, "notebook": r.stage.notebook,
+                                       "records": [run.to_dict() for run in r.runs]} for r in results]})
     print()
     print(bench.markdown_table(results))
     print(f"\nInput pipeline: NumPy {speeds['numpy']:,.0f} images/s, tf.data {speeds['tf.data']:,.0f} "

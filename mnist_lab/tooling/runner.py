@@ -130,6 +130,26 @@ def parameter_names(nb: nbformat.NotebookNode) -> list[str]:
             for target in node.targets if isinstance(target, ast.Name)]
 
 
+def parameter_values(nb: nbformat.NotebookNode) -> dict:
+    """The Parameters cell's values, where they are plain literals (a run's settings, for its record).
+
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+    ...     "EPOCHS = 5  # at most\\nSEEDS = 3", metadata={"tags": ["parameters"]})])
+    >>> parameter_values(nb)
+    {'EPOCHS': 5, 'SEEDS': 3}
+    """
+    parameter_names(nb)  # one clear line if the cell is not plain Python
+    values = {}
+    for node in ast.parse(nb.cells[parameters_index(nb)].source).body:
+        if isinstance(node, ast.Assign):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+            values.update({t.id: value for t in node.targets if isinstance(t, ast.Name)})
+    return values
+
+
 def execute(source, cwd: str | os.PathLike, *, parameters: dict | None = None, output: str | os.PathLike | None = None,
             timeout: float | None = None, progress: dict | bool = False) -> nbformat.NotebookNode:
     """Run a notebook with papermill in a fresh kernel; return it with its outputs.
