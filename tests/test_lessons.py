@@ -7,6 +7,7 @@ what the notebook's own code computes for it.
 """
 
 import contextlib
+import inspect
 import io
 import math
 import re
@@ -55,8 +56,10 @@ def complete_split(number):
     """(training, validation) sizes the notebook's split gives on the complete MNIST."""
     params = parameters(number)
     labels = np.arange(MNIST_TRAIN) % 10
+    # Notebooks without VAL_SIZE use load_splits' default.
+    val_size = params.get("VAL_SIZE", inspect.signature(data.load_splits).parameters["val_size"].default)
     (x_train, _), (x_val, _) = data.train_val_split(np.zeros((MNIST_TRAIN, 1), "uint8"), labels,
-                                                    val_size=params["VAL_SIZE"])
+                                                    val_size=val_size)
     return len(x_train), len(x_val)
 
 
