@@ -175,7 +175,7 @@ def notebook_row(key: str, parts: list[dict] | None) -> list[str]:
     test = _spread(tests) + (f" (seed{'s' * (len(seeds) > 1)} {', '.join(seeds)})" if seeds else "")
     low, high = (_pct(f(r["best_val_accuracy"] for r in final)) for f in (min, max))
     val = f"{low} (epoch {final[0]['best_epoch']})" if len(final) == 1 else low if low == high else f"{low} to {high}"
-    met = ("met" if round(100 * statistics.mean(tests), 2) >= GOALS[key] else "not met") if key in GOALS else ""
+    met = ("met" if round(100 * statistics.mean(tests), 4) >= GOALS[key] else "not met") if key in GOALS else ""
     epochs = "/".join(dict.fromkeys(str(r["epochs"]) for r in final))
     return [key, _model(final[0]["name"]), f"{epochs}, {_batch(parts[0]['parameters'])}", val, test, goal, met,
             f"{seconds / 60:.1f} min", _seconds([r["seconds_per_epoch"] for r in final]), commits, commands]
