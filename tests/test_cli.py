@@ -1,6 +1,8 @@
 """The mnist-lab command: run, bench, and their errors."""
 
 import dataclasses
+import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -13,8 +15,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from mnist_lab import models, train
-from mnist_lab.tooling import bench
+from mnist_lab import idx, models, train
+from mnist_lab.tooling import bench, provenance
 from mnist_lab.tooling.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +60,14 @@ def test_run_table_failure_and_outputs(lessons, tmp_path, capsys, monkeypatch):
     text = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
     assert "dataset fashion_mnist quick 1" in text
     assert (out / "02_bad.ipynb").exists()
+    # run.json: how it ran, and per notebook its status, parameters and run records.
+    log = json.loads((out / provenance.RUN_FILE).read_text())
+    assert log["quick"] is True and log["command"].startswith("mnist-lab ") and log["data"]["name"] == "fashion_mnist"
+    assert [(n["notebook"], n["status"].split(":")[0]) for n in log["notebooks"]] == \
+        [("01_ok.ipynb", "ok"), ("02_bad.ipynb", "FAILED at cell 3")]
+    assert log["notebooks"][0]["parameters"] == {"DATASET": "fashion_mnist"}
+    tiny = train.RunRecord("tiny", 10, 2, 0.5, 0.91, 2, test_accuracy=0.875)
+    assert log["notebooks"][0]["records"] == [tiny.to_dict()]
     # Never overwrite without being asked.
     assert main(["run", str(ok), "--out", str(out)]) == 2
     assert "exists" in capsys.readouterr().err
@@ -115,6 +125,57 @@ def test_run_set_and_timeout_errors(lessons, tmp_path, capsys, option, message):
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()  # nothing ran, nothing written
+
+
+def test_run_never_overwrites_a_run_json_without_force(lessons, tmp_path, capsys):
+    ok, _ = lessons
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / provenance.RUN_FILE).write_text("{}")
+    assert main(["run", str(ok), "--out", str(out)]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"{out / provenance.RUN_FILE} exists" in err and "--force" in err and len(err.strip().splitlines()) == 1
+    assert (out / provenance.RUN_FILE).read_text() == "{}" and not (out / ok.name).exists()
+
+
+def test_run_json_names_the_data_files_their_checksums_and_image_counts(tmp_path, monkeypatch):
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    for split, count in (("train", 30), ("t10k", 20)):
+        idx.write_idx(folder / f"{split}-images-idx3-ubyte", np.zeros((count, 28, 28), np.uint8))
+        idx.write_idx(folder / f"{split}-labels-idx1-ubyte", np.arange(count, dtype=np.uint8) % 10)
+    monkeypatch.setenv("MNIST_LAB_DATA_DIR", str(folder))
+    described = provenance.describe_data("mnist")
+    assert described["folder"] == str(folder) and (described["train_images"], described["test_images"]) == (30, 20)
+    assert len(described["files"]) == 4
+    labels = folder / "t10k-labels-idx1-ubyte"
+    assert described["files"][labels.name] == {"bytes": labels.stat().st_size,
+                                               "md5": hashlib.md5(labels.read_bytes()).hexdigest(),
+                                               "sha256": hashlib.sha256(labels.read_bytes()).hexdigest()}
+
+
+def test_run_json_tells_a_clean_checkout_from_a_changed_one(tmp_path):
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+    if subprocess.run(["git", "--version"], capture_output=True).returncode != 0:
+        pytest.skip("git is not installed")
+    assert provenance.git_commit(tmp_path) == {"commit": None, "dirty": None}   # not a checkout
+    git("init", "-q")
+    (tmp_path / "code.py").write_text("A = 1\n")
+    git("add", "code.py")
+    git("commit", "-q", "-m", "first")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True).stdout.strip()
+    assert provenance.git_commit(tmp_path) == {"commit": head, "dirty": False}
+    (tmp_path / "code.py").write_text("A = 2\n")
+    assert provenance.git_commit(tmp_path) == {"commit": head, "dirty": True}
+
+
+def test_run_json_is_replaced_in_one_step(tmp_path):
+    provenance.write(tmp_path, {"a": 1})
+    provenance.write(tmp_path, {"a": 2})
+    assert json.loads((tmp_path / provenance.RUN_FILE).read_text()) == {"a": 2}
+    assert [p.name for p in tmp_path.iterdir()] == [provenance.RUN_FILE]   # no partial file left
 
 
 def test_bench_argument_errors(capsys, tmp_path):

@@ -5,12 +5,14 @@
     mnist-lab student [NOTEBOOK ...] --out DIR [--force]
     mnist-lab workers N [--timeout S] -- COMMAND ...
     mnist-lab publish OWNER/REPO [--branch B] [--wheel URL_OR_PATH]
+    mnist-lab results add RUN_DIR ... [--part LABEL] [--allow-dirty] | mnist-lab results render [--check]
 
 Errors the user can fix (missing data, bad arguments, existing outputs, an
 --out that cannot be written) end with one line on stderr, never a traceback.
 Exit codes: 0 done; 1 a notebook failed (a cell raised, timed out, or its
-kernel died); 2 bad input (usage, data, files); 130 interrupted (Ctrl-C or
-SIGTERM).
+kernel died), or a page disagrees with the results (results render --check);
+2 bad input (usage, data, files, a run that cannot be published); 130
+interrupted (Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
@@ -312,6 +314,27 @@ def cmd_publish(args) -> int:
     return EXIT_OK
 
 
+def cmd_results(args) -> int:
+    from . import results
+
+    file = Path(args.file) if args.file else results.FILE
+    try:
+        if args.action == "add":
+            for line in results.add(args.run_dirs, file, part=args.part, allow_dirty=args.allow_dirty):
+                print(line)
+            print(f"wrote {file}; now run: mnist-lab results render")
+            return EXIT_OK
+        changed = results.render_pages(file, check=args.check)
+    except results.Disagrees as e:
+        print(f"mnist-lab results: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.check:
+        print(f"{', '.join(map(str, results.PAGES))} agree with {file}")
+    else:
+        print(f"rendered {', '.join(map(str, changed))}" if changed else f"already up to date with {file}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnist-lab", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -358,6 +381,21 @@ def build_parser() -> argparse.ArgumentParser:
                          help="in Colab, install mnist_lab from this wheel (a URL, or a path in the Colab "
                               "session) instead of from the repository")
     publish.set_defaults(func=cmd_publish)
+
+    res = sub.add_parser("results", help="publish complete-MNIST runs in docs/results.json and render the tables")
+    res.add_argument("--file", help="the results file (default: docs/results.json, from the repository root)")
+    actions = res.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="store the run.json of finished runs (run or bench --out folders)")
+    add.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    add.add_argument("--part", metavar="LABEL", help="one part of a notebook run in several parts (e.g. by "
+                     "--set): parts add up, a part with the same label is replaced")
+    add.add_argument("--allow-dirty", action="store_true", help="accept runs made with uncommitted changes")
+    add.add_argument("--file", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    render = actions.add_parser("render", help="write the README's results table and docs/results.md's "
+                                "measured part from the results file")
+    render.add_argument("--check", action="store_true", help="write nothing; exit 1 if a page disagrees")
+    render.add_argument("--file", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    res.set_defaults(func=cmd_results)
     return parser
 
 
