@@ -132,3 +132,43 @@ def test_printed_figures_match_the_text_for_the_complete_data(number, source):
 
 def test_there_are_figures_cells():
     assert len(list(figure_cells())) >= 3
+
+
+RUN_TIME = re.compile(r"\*\*Run time\b[^\n]*")
+
+
+@by_name
+def test_intro_states_the_measured_run_time(path):
+    """Each introduction gives the run time measured on complete MNIST (docs/results.json), or calls it an estimate."""
+    import json
+
+    store = json.loads((ROOT / "docs" / "results.json").read_text())
+    line = RUN_TIME.search(runner.read(path).cells[0].source)
+    assert line, f"{path.name}: the introduction has no **Run time** line"
+    parts = store["notebooks"].get(path.name[:2])
+    if not parts:
+        assert "(measured)" not in line.group() and "estimate" in line.group(), line.group()
+        return
+    cores = parts[0]["machine"]["cpus"]
+    minutes = round(sum(p["seconds"] for p in parts) / 60)
+    said = "under a minute" if minutes < 1 else f"{minutes} minute{'s' * (minutes != 1)}"
+    assert f"{said} on {'two' if cores == 2 else cores} CPU cores (measured)" in line.group(), line.group()
+
+
+@by_name
+def test_intro_states_the_measured_accuracy(path):
+    """Where a notebook was measured on complete MNIST, its introduction says what test accuracy to expect."""
+    import json
+    import statistics
+
+    from mnist_lab.tooling import results
+
+    parts = json.loads((ROOT / "docs" / "results.json").read_text())["notebooks"].get(path.name[:2])
+    final = results.final_records(parts) if parts else []
+    intro = runner.read(path).cells[0].source
+    said = re.search(r"\*\*What to expect:\*\*[^\n]*?about (\d+\.\d)% on the test set", intro)
+    if not final:
+        assert said is None, f"{path.name}: states an accuracy that docs/results.json does not hold"
+        return
+    assert said, f"{path.name}: the introduction does not say what test accuracy to expect"
+    assert said.group(1) == f"{100 * statistics.mean(r['test_accuracy'] for r in final):.1f}"

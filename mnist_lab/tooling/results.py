@@ -160,10 +160,10 @@ def _batch(parameters: dict) -> str:
 
 
 def notebook_row(key: str, parts: list[dict] | None) -> list[str]:
-    """One table row: model, settings, accuracies, goal, time, commit and command; "not run yet" without data."""
+    """One table row: model, settings, accuracies, goal, time, commit and command; "not measured yet" without data."""
     goal = f"≥ {GOALS[key]:.1f}%" if key in GOALS else "—"
     if not parts:
-        return [key, "not run yet", "", "", "", goal, "", "", "", "", ""]
+        return [key, "not measured yet", "", "", "", goal, "", "", "", "", ""]
     final = final_records(parts)
     seconds = sum(p["seconds"] for p in parts)
     commits = ", ".join(dict.fromkeys(f"`{(p['commit'] or 'unknown')[:7]}`" for p in parts))
@@ -186,20 +186,31 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
             *("| " + " | ".join(r) + " |" for r in rows)]
 
 
-def readme_block(store: dict) -> list[str]:
-    """The README's table: one row per notebook, and the data every row was measured on."""
-    header = ["notebook", "final model", "epochs, batch", "best val acc", "test acc", "goal", "met", "time in all",
-              "per epoch", "commit", "command"]
-    lines = _table(header, [notebook_row(k, store["notebooks"].get(k)) for k in NOTEBOOKS])
+HEADER = ["notebook", "final model", "epochs, batch", "best val acc", "test acc", "goal", "met", "time in all",
+          "per epoch", "commit", "command"]
+README_COLUMNS = ("notebook", "final model", "epochs, batch", "best val acc", "test acc", "time in all")
+
+
+def _data_line(store: dict) -> str:
     runs = [p for parts in store["notebooks"].values() for p in parts] + [store["bench"]] * bool(store["bench"])
     counts = sorted({(r["data"]["train_images"], r["data"]["test_images"]) for r in runs})
+    cpus = sorted({r["machine"]["cpus"] for r in runs})
     data = "; ".join(f"{a:,} training and {b:,} test images" for a, b in counts)
-    return lines + ["", f"Data: complete MNIST, {data}." if data else "No run stored yet."]
+    where = f", times on {' or '.join(map(str, cpus))} CPU cores" if cpus else ""
+    return f"Data: complete MNIST, {data}{where}." if data else "No run stored yet."
+
+
+def readme_block(store: dict) -> list[str]:
+    """The README's table for students: what each notebook's final model reached, and how long it took."""
+    keep = [HEADER.index(c) for c in README_COLUMNS]
+    rows = [[row[i] for i in keep] for row in (notebook_row(k, store["notebooks"].get(k)) for k in NOTEBOOKS)]
+    return _table(list(README_COLUMNS), rows) + ["", _data_line(store)]
 
 
 def docs_block(store: dict) -> list[str]:
     """docs/results.md's part: the README's table, then each run's details and the bench table."""
-    lines = readme_block(store) + ["", "### Runs", ""]
+    rows = [notebook_row(k, store["notebooks"].get(k)) for k in NOTEBOOKS]
+    lines = _table(HEADER, rows) + ["", _data_line(store), "", "### Runs", ""]
     files = set()
     for key, parts in store["notebooks"].items():
         for p in parts:
