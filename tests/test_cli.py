@@ -4,6 +4,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -62,7 +63,8 @@ def test_run_table_failure_and_outputs(lessons, tmp_path, capsys, monkeypatch):
     assert (out / "02_bad.ipynb").exists()
     # run.json: how it ran, and per notebook its status, parameters and run records.
     log = json.loads((out / provenance.RUN_FILE).read_text())
-    assert log["quick"] is True and log["command"].startswith("mnist-lab ") and log["data"]["name"] == "fashion_mnist"
+    assert log["quick"] is True and log["command"] == shlex.join(
+        ["mnist-lab", "run", str(ok), str(bad), "--quick", "--dataset", "fashion_mnist", "--out", str(out)]) and log["data"]["name"] == "fashion_mnist"
     assert [(n["notebook"], n["status"].split(":")[0]) for n in log["notebooks"]] == \
         [("01_ok.ipynb", "ok"), ("02_bad.ipynb", "FAILED at cell 3")]
     assert log["notebooks"][0]["parameters"] == {"DATASET": "fashion_mnist"}

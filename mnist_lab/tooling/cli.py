@@ -167,7 +167,8 @@ def cmd_run(args) -> int:
         os.environ["MNIST_LAB_QUICK"] = "1"
     rows, failed = [], 0
     header = ["notebook", "status", "time", "headline accuracy"]
-    log = {**provenance.header(args.dataset or "mnist", quick=bool(args.quick)), "notebooks": []}
+    log = {**provenance.header(args.dataset or "mnist", quick=bool(args.quick), arguments=args.arguments),
+           "notebooks": []}
     provenance.write(out, log)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -222,7 +223,7 @@ def cmd_bench(args) -> int:
         if args.out and (Path(args.out) / name).exists():
             raise UsageError(f"{Path(args.out).resolve() / name} exists; choose another --out")
     out = _output_folder(args.out, [], f"bench-{args.dataset}")
-    record = provenance.header(args.dataset, quick=profile.is_quick())
+    record = provenance.header(args.dataset, quick=profile.is_quick(), arguments=args.arguments)
     (x_train, y_train), (x_test, y_test) = data.load_data(args.dataset, allow_sample=profile.is_quick())
     stages = [s for s in bench.STAGES if not args.stages or s.name in args.stages]
     seeds = list(range(args.seeds))
@@ -402,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.arguments = list(sys.argv[1:] if argv is None else argv)  # for the record a run keeps of its command
     try:
         return args.func(args)
     except (UsageError, ValueError, FileNotFoundError, FileExistsError, PermissionError,

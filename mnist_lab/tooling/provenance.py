@@ -12,7 +12,6 @@ import os
 import platform
 import shlex
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -34,10 +33,9 @@ def git_commit(folder: str | os.PathLike = ".") -> dict:
     return {"commit": commit, "dirty": bool(status) if commit else None}
 
 
-def command_line(argv: list[str] | None = None) -> str:
-    """The command as the user typed it (``mnist-lab ...``), quoted for a shell."""
-    argv = sys.argv if argv is None else argv
-    return shlex.join(["mnist-lab", *argv[1:]])
+def command_line(arguments: list[str]) -> str:
+    """The command as the user typed it (``mnist-lab`` and its arguments), quoted for a shell."""
+    return shlex.join(["mnist-lab", *arguments])
 
 
 def data_files(name: str) -> list[Path]:
@@ -92,10 +90,10 @@ def machine() -> dict:
             "keras": installed("keras")}
 
 
-def header(dataset: str, quick: bool, argv: list[str] | None = None) -> dict:
+def header(dataset: str, quick: bool, arguments: list[str]) -> dict:
     """The fields every ``run.json`` starts with."""
     settings = {name: os.environ[name] for name in (data.DATA_ENV, profile.QUICK_ENV) if name in os.environ}
-    return {"command": command_line(argv), "environment": settings, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    return {"command": command_line(arguments), "environment": settings, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             **git_commit(Path(__file__).resolve().parent), "quick": quick,
             "data": describe_data(dataset), "machine": machine()}
 
