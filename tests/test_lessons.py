@@ -9,15 +9,17 @@ what the notebook's own code computes for it.
 import contextlib
 import inspect
 import io
+import json
 import math
 import re
+import statistics
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mnist_lab import data
-from mnist_lab.tooling import runner
+from mnist_lab.tooling import results, runner
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {p.name[:2]: p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))}
@@ -140,8 +142,6 @@ RUN_TIME = re.compile(r"\*\*Run time\b[^\n]*")
 @by_name
 def test_intro_states_the_measured_run_time(path):
     """Each introduction gives the run time measured on complete MNIST (docs/results.json), or calls it an estimate."""
-    import json
-
     store = json.loads((ROOT / "docs" / "results.json").read_text())
     line = RUN_TIME.search(runner.read(path).cells[0].source)
     assert line, f"{path.name}: the introduction has no **Run time** line"
@@ -158,11 +158,6 @@ def test_intro_states_the_measured_run_time(path):
 @by_name
 def test_intro_states_the_measured_accuracy(path):
     """Where a notebook was measured on complete MNIST, its introduction says what test accuracy to expect."""
-    import json
-    import statistics
-
-    from mnist_lab.tooling import results
-
     parts = json.loads((ROOT / "docs" / "results.json").read_text())["notebooks"].get(path.name[:2])
     final = results.final_records(parts) if parts else []
     intro = runner.read(path).cells[0].source

@@ -190,11 +190,11 @@ def cmd_run(args) -> int:
                 row[1:] = [f"interrupted {where}", f"{time.monotonic() - start:.0f} s",
                            _headline(runner.results(e.nb)) if e.nb is not None else "—"]
                 raise
-            seconds = time.monotonic() - start
-            row[1:] = [status, f"{seconds:.0f} s", _headline(runner.results(nb))]
+            seconds, records = time.monotonic() - start, runner.results(nb)
+            row[1:] = [status, f"{seconds:.0f} s", _headline(records)]
             log["notebooks"].append({"notebook": src.name, "status": status, "seconds": round(seconds, 1),
                                      "parameters": {**runner.parameter_values(runner.read(src)), **parameters},
-                                     "records": runner.results(nb)})
+                                     "records": records})
             provenance.write(out, log)
     except KeyboardInterrupt:
         print(_table(rows, header))

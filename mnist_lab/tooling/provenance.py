@@ -98,10 +98,15 @@ def header(dataset: str, quick: bool, arguments: list[str]) -> dict:
             "data": describe_data(dataset), "machine": machine()}
 
 
-def write(folder: str | os.PathLike, record: dict) -> Path:
-    """Write ``record`` as ``folder/run.json``, replacing the file in one step (never half written)."""
-    path = Path(folder) / RUN_FILE
-    partial = path.with_name(f".{RUN_FILE}.partial")
-    partial.write_text(json.dumps(record, indent=1) + "\n")
+def write_json(path: str | os.PathLike, value) -> Path:
+    """Write ``value`` as JSON to ``path``, replacing the file in one step (never half written)."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(value, indent=1) + "\n")
     partial.replace(path)
     return path
+
+
+def write(folder: str | os.PathLike, record: dict) -> Path:
+    """Write ``record`` as ``folder/run.json``."""
+    return write_json(Path(folder) / RUN_FILE, record)

@@ -120,9 +120,7 @@ def add(folders, file: Path = FILE, part: str | None = None, allow_dirty: bool =
         done.append(f"{key}: {entry['notebook']} {what}")
     store["notebooks"] = dict(sorted(store["notebooks"].items()))
     file.parent.mkdir(parents=True, exist_ok=True)
-    partial = file.with_name(f".{file.name}.partial")
-    partial.write_text(json.dumps(store, indent=1) + "\n")
-    partial.replace(file)
+    provenance.write_json(file, store)
     return done
 
 
