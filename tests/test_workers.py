@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -190,3 +191,32 @@ def test_interrupting_the_launcher_stops_the_workers(tmp_path, sig):
     assert launcher.returncode == 130
     assert "mnist-lab workers: interrupted" in err
     assert_all_gone(recorded(piddir))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_a_worker_starts_loses_no_worker(tmp_path, monkeypatch, sig):
+    # The signal lands after the second worker has started but before run_workers holds it. The
+    # launcher must still stop that worker, and start no third one.
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("Python sets signal handlers in the main thread only, and this test runs in another")
+    real_popen, started = subprocess.Popen, []
+
+    def popen_then_signal(*args, **kwargs):
+        proc = real_popen(*args, **kwargs)
+        started.append(proc.pid)
+        if len(started) == 2:
+            os.kill(os.getpid(), sig)
+            time.sleep(0.2)  # Python code between the signal and the return: a raising handler fires here
+        return proc
+
+    monkeypatch.setattr(subprocess, "Popen", popen_then_signal)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            workers.run_workers(3, ["sleep", "60"], out=open(os.devnull, "w"), announce=False)
+        assert len(started) == 2
+        assert_all_gone(started)
+    finally:
+        for pid in started:
+            if process_alive(pid):
+                os.kill(pid, signal.SIGKILL)

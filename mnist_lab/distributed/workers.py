@@ -178,19 +178,24 @@ def run_workers(n: int, command: Sequence[str], timeout: float | None = None, ou
     lock = threading.Lock()
     procs: list[subprocess.Popen] = []
     pumps: list[threading.Thread] = []
-    restore = None
-    if threading.current_thread() is threading.main_thread():
-        def on_sigterm(signum, frame):  # stop the workers too when the launcher is terminated
-            raise KeyboardInterrupt
-        restore = signal.signal(signal.SIGTERM, on_sigterm)
     start = time.monotonic()
     if announce:
         with lock:
             out.write(f"[workers] {n} worker{'s' if n != 1 else ''} at "
                       f"{', '.join(f'{HOST}:{p}' for p in ports)}: {' '.join(command)}\n")
             out.flush()
+    # Ctrl-C and SIGTERM only take note here; the loops below stop at a safe point. A KeyboardInterrupt
+    # raised at any bytecode could lose a worker started a moment before, or be swallowed where Python
+    # ignores exceptions, and leave the launcher waiting.
+    interrupted: list[int] = []
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda signum, frame: interrupted.append(signum))
     try:
         for i in range(n):
+            if interrupted:
+                raise KeyboardInterrupt
             worker_env = dict(base, TF_CONFIG=tf_config(ports, i), PYTHONUNBUFFERED="1")
             try:
                 proc = subprocess.Popen(command, env=worker_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -205,6 +210,8 @@ def run_workers(n: int, command: Sequence[str], timeout: float | None = None, ou
         if on_start is not None:
             on_start([p.pid for p in procs])
         while True:
+            if interrupted:
+                raise KeyboardInterrupt  # the finally below stops the workers
             codes = [p.poll() for p in procs]
             failed = [(i, c) for i, c in enumerate(codes) if c not in (None, 0)]
             if failed:
@@ -224,5 +231,5 @@ def run_workers(n: int, command: Sequence[str], timeout: float | None = None, ou
         _stop(procs)  # no-op when all have exited; otherwise (Ctrl-C, errors) stop them now
         for pump in pumps:
             pump.join(timeout=5)
-        if restore is not None:
-            signal.signal(signal.SIGTERM, restore)
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
