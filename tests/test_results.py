@@ -106,6 +106,9 @@ def test_adding_a_notebook_again_replaces_it(repo):
 
 def test_parts_add_up_and_a_part_with_the_same_label_is_replaced(repo, capsys):
     assert main(["results", "add", str(write_run(repo / "p0", seeds09(0))), "--part", "seed 0"]) == EXIT_OK
+    main(["results", "render"])
+    assert row("README.md", "09")[4:] == ["99.60% (seed 0)", "60.0 min in 1 part"]
+    assert row("docs/results.md", "09")[6] == "pending: 1 of 3 seeds"   # the goal is a mean of 3 seeds
     assert main(["results", "add", str(write_run(repo / "p1", seeds09(1, 2, accuracy=0.990))),
                  "--part", "seeds 1-2"]) == EXIT_OK
     assert main(["results", "add", str(write_run(repo / "p1b", seeds09(1, 2))), "--part", "seeds 1-2"]) == EXIT_OK
@@ -117,7 +120,7 @@ def test_parts_add_up_and_a_part_with_the_same_label_is_replaced(repo, capsys):
     cells = row("docs/results.md", "09")
     assert cells[1] == "all training images" and cells[2] == "30, 64" and cells[3] == "99.40%"
     assert cells[4] == "99.61% ± 0.01 (seeds 0, 1, 2)" and cells[6] == "met"   # 99.60, 99.61, 99.62
-    assert cells[7] == "180.0 min" and cells[10].count("`mnist-lab run") == 2
+    assert cells[7] == "180.0 min in 2 parts" and cells[10].count("`mnist-lab run") == 2
     # A part that repeats a seed of another part would count it twice: refused.
     before = Path("docs/results.json").read_bytes()
     assert main(["results", "add", str(write_run(repo / "p2", seeds09(2))), "--part", "seed 2"]) == EXIT_USAGE
@@ -136,7 +139,7 @@ def test_parts_add_up_and_a_part_with_the_same_label_is_replaced(repo, capsys):
 ])
 def test_goal_is_met_only_by_a_mean_at_or_above_it(accuracies, met):
     final = [record(f"seed {s}", a) for s, a in enumerate(accuracies)]
-    assert results.notebook_row("04", [{**notebook("04_x.ipynb", final), "commit": "a", "command": "c"}])[6] == met
+    assert results.notebook_row("04", [{**notebook("04_x.ipynb", final), "part": None, "commit": "a", "command": "c"}])[6] == met
 
 
 @pytest.mark.parametrize("kind, message", [
