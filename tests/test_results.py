@@ -118,7 +118,7 @@ def test_parts_add_up_and_a_part_with_the_same_label_is_replaced(repo, capsys):
     assert [p["command"].split()[-1] for p in parts] == [str(repo / "p0"), str(repo / "p1b")]
     main(["results", "render"])
     cells = row("docs/results.md", "09")
-    assert cells[1] == "all training images" and cells[2] == "30, 64" and cells[3] == "99.40%"
+    assert cells[1] == "data augmentation, all training images" and cells[2] == "30, 64" and cells[3] == "99.40%"
     assert cells[4] == "99.61% ± 0.01 (seeds 0, 1, 2)" and cells[6] == "met"   # 99.60, 99.61, 99.62
     assert cells[7] == "180.0 min in 2 parts" and cells[10].count("`mnist-lab run") == 2
     # A part that repeats a seed of another part would count it twice: refused.
