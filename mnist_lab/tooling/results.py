@@ -150,7 +150,7 @@ def _seed(name: str) -> str | None:
 
 
 def _model(name: str, notebook: str) -> str:
-    """The record's name without its seed; a name that is only the data (notebook 9's refit) gets the notebook's topic."""
+    """The record's name without its seed; a name of only the data (notebook 9's refit) gets the notebook's topic."""
     model = re.sub(r"^seed \d+, |, seed \d+\b", "", name)
     if model.startswith("all training images"):
         model = f"{notebook[3:].removesuffix('.ipynb').replace('_', ' ')}, {model}"
@@ -185,7 +185,8 @@ def notebook_row(key: str, parts: list[dict] | None) -> list[str]:
     labels = [p["part"] for p in parts if p["part"] is not None]
     time = f"{seconds / 60:.1f} min" + (f" in {len(labels)} part{'s' * (len(labels) > 1)}" if labels else "")
     epochs = "/".join(dict.fromkeys(str(r["epochs"]) for r in final))
-    return [key, _model(final[0]["name"], parts[0]["notebook"]), f"{epochs}, {_batch(parts[0]['parameters'])}", val, test, goal, met,
+    model = _model(final[0]["name"], parts[0]["notebook"])
+    return [key, model, f"{epochs}, {_batch(parts[0]['parameters'])}", val, test, goal, met,
             time, _seconds([r["seconds_per_epoch"] for r in final]), commits, commands]
 
 
