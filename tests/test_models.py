@@ -98,17 +98,17 @@ def test_augmented_convnet_follows_the_batch_norm_rules():
 
 
 def test_augmentation_changes_images_only_in_training(digits):
+    keras.utils.set_random_seed(0)        # before the layers are built: they draw their seeds then
     augment = models.augmentation(rotation=15, shift=0.1, zoom=0.1)
     x = images(digits[0][:16])
-    keras.utils.set_random_seed(0)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(augment(x, training=False)), x)
     moved = keras.ops.convert_to_numpy(augment(x, training=True))
     assert moved.shape == x.shape
     changed = np.abs(moved - x).mean(axis=(1, 2, 3)) > 0.01
     assert changed.mean() > 0.5           # most digits moved
     assert moved.min() >= -1e-6 and moved.max() <= 1 + 1e-6
-    corners = moved[:, [0, -1]][:, :, [0, -1]]
-    assert np.abs(corners).max() < 0.05   # black filled in from outside, not reflected ink
+    white = keras.ops.convert_to_numpy(augment(np.ones_like(x), training=True))
+    assert (white.mean(axis=(1, 2, 3)) < 0.99).mean() > 0.5   # black moved in; reflect or wrap stay white
     assert models.augmentation(rotation=0, shift=0, zoom=0)(x, training=True).shape == x.shape
 
 
@@ -118,9 +118,9 @@ def test_augmentation_keeps_each_datasets_labels(digits):
     clothes = models.augmented_convnet(dataset="fashion_mnist").layers[0]
     assert [layer.name for layer in clothes.layers] == ["random_flip", "random_rotation", "random_shift", "random_zoom"]
     assert clothes.get_layer("random_zoom").height_factor == 0.0    # clothes are photographed upright, filling the frame
+    keras.utils.set_random_seed(0)
     mirror = models.augmentation(rotation=0, shift=0, zoom=0, flip=True)
     x = images(digits[0][:32])
-    keras.utils.set_random_seed(0)
     flipped = keras.ops.convert_to_numpy(mirror(x, training=True))
     mirrored = [np.allclose(f, x_[:, ::-1]) for f, x_ in zip(flipped, x)]
     unchanged = [np.allclose(f, x_) for f, x_ in zip(flipped, x)]
