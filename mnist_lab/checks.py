@@ -9,6 +9,9 @@ class CheckFailed(AssertionError):
     """Your answer does not match; the message says what to look at."""
 
 
+_BUILD = "start it with keras.Input(shape=...), or call it once on a batch, e.g. model(x_train[:1])"
+
+
 def _fail(message: str):
     raise CheckFailed(message)
 
@@ -53,12 +56,61 @@ def _number(value, what: str, whole: bool = False) -> float:
     return float(array)
 
 
-def _model(model, needs: str = "count_params") -> None:
-    """CheckFailed unless ``model`` looks like a Keras model (or layer) with method ``needs``."""
+def _classes(value, what: str) -> np.ndarray:
+    """``value`` as one class per sample; one-hot rows (a single 1 each) count as the class of their 1."""
+    array = _numbers(value, what)
+    if array.ndim == 2 and array.shape[1] > 1 and np.isin(array, (0, 1)).all() and (array.sum(axis=1) == 1).all():
+        return array.argmax(axis=1)
+    if array.ndim != 1:
+        _fail(f"{what} should be one class per sample, shape (samples,), got shape {array.shape}. "
+              "Hint: for probabilities, take the argmax along axis=1.")
+    return _numbers(array, what, whole=True)
+
+
+def _model(model, needs: str = "count_params", built: bool = True) -> None:
+    """CheckFailed unless ``model`` looks like a Keras model (or layer) with method ``needs``, built if ``built``."""
     if model is None:
         _fail("the model is None: pass the Keras model itself (does your function return it?).")
     if not callable(getattr(model, needs, None)):
         _fail(f"expected a Keras model, got {type(model).__name__} {_short(model)}.")
+    if built and not getattr(model, "built", True):
+        _fail(f"{type(model).__name__} '{getattr(model, 'name', '')}' is not built yet, so it has no weights or "
+              f"shapes; {_BUILD}.")
+
+
+def _params(layer) -> str:
+    """A layer's parameter count for a hint; an unbuilt layer has none yet."""
+    return f"{layer.count_params():,}" if getattr(layer, "built", True) else "not built"
+
+
+def _shapes(model) -> tuple[tuple, tuple]:
+    """Input and output shape (without the batch axis) of a built model, subclassed models included."""
+    if getattr(model, "inputs", None) and getattr(model, "outputs", None):
+        return tuple(model.inputs[0].shape[1:]), tuple(model.outputs[0].shape[1:])
+    import keras  # a subclassed model knows only the shape it was built with; its output shape is computed
+
+    config = model.get_build_config() if callable(getattr(model, "get_build_config", None)) else None
+    built_with = (config or {}).get("input_shape")
+    if not built_with or not all(isinstance(side, (int, type(None))) for side in built_with):
+        _fail(f"cannot tell the model's input shape (built with {_short(built_with)}); the check needs a model "
+              f"with one input: {_BUILD}.")
+    got_in = tuple(built_with[1:])
+    try:
+        output = keras.tree.flatten(model.compute_output_spec(keras.KerasTensor((None, *got_in))))[0]
+    except Exception as error:  # Keras cannot trace the model's call() symbolically
+        output = error
+    if isinstance(output, Exception):
+        _fail(f"cannot compute the model's output shape for inputs of shape {got_in} "
+              f"({type(output).__name__}): its call() must work on symbolic inputs, so use keras.ops there, "
+              "not NumPy.")
+    return got_in, tuple(output.shape[1:])
+
+
+def _all_layers(model):
+    """Every layer of ``model``, and of the models nested in it, depth first."""
+    for layer in getattr(model, "layers", None) or []:
+        yield layer
+        yield from _all_layers(layer)
 
 
 def check_predictions(predicted, probabilities) -> None:
@@ -81,10 +133,10 @@ def check_predictions(predicted, probabilities) -> None:
 
 
 def check_accuracy(accuracy, labels, predicted, tolerance: float = 1e-6) -> None:
-    """An accuracy must be the fraction of predictions equal to the labels (0..1)."""
+    """An accuracy must be the fraction of predictions equal to the labels (0..1); one-hot rows count as classes."""
     accuracy = _number(accuracy, "the accuracy")
-    labels = _numbers(labels, "labels", whole=True)
-    predicted = _numbers(predicted, "predicted digits", whole=True)
+    labels = _classes(labels, "labels")
+    predicted = _classes(predicted, "predicted digits")
     if labels.shape != predicted.shape:
         _fail(f"labels {labels.shape} and predictions {predicted.shape} must have the same shape")
     if labels.size == 0:
@@ -101,9 +153,13 @@ def check_accuracy(accuracy, labels, predicted, tolerance: float = 1e-6) -> None
 def check_model_accuracy(accuracy, model, x, y, tolerance: float = 1e-3) -> None:
     """An accuracy computed by hand must agree with the model's own evaluation."""
     accuracy = _number(accuracy, "your accuracy")
-    _model(model, needs="predict")
+    _model(model, needs="predict", built=False)   # predict builds a model that is not built yet
+    labels = _classes(y, "labels")
     predicted = np.asarray(model.predict(x, verbose=0)).argmax(axis=1)
-    expected = float(np.mean(predicted == np.asarray(y)))
+    if labels.shape != predicted.shape:
+        _fail(f"the model made {len(predicted):,} predictions but there are {len(labels):,} labels: "
+              "pass the labels of the same images.")
+    expected = float(np.mean(predicted == labels))
     if abs(accuracy - expected) > tolerance:
         _fail(f"your accuracy {accuracy:.4f} differs from the model's {expected:.4f} on the same data. "
               "Did you use the same images, scaled the same way?")
@@ -117,7 +173,7 @@ def check_weight_count(answer, model) -> None:
     expected = int(model.count_params())
     if answer != expected:
         parts = getattr(model, "layers", None) or [model]
-        per_layer = ", ".join(f"{layer.name}: {layer.count_params():,}" for layer in parts)
+        per_layer = ", ".join(f"{layer.name}: {_params(layer)}" for layer in parts)
         hint = ("too few: did you forget the biases (one per output unit)?" if answer < expected
                 else "too many: layers without weights (pooling, flatten, dropout) add none.")
         _fail(f"{answer:,} is not right, the model has {expected:,} weights; {hint} Per layer: {per_layer}.")
@@ -125,18 +181,18 @@ def check_weight_count(answer, model) -> None:
 
 
 def check_model_shape(model, input_shape=None, output_shape=(10,), layer_types=None) -> None:
-    """A model must take ``input_shape``, output ``output_shape`` and, optionally, use the given layer types."""
+    """A model must take ``input_shape``, output ``output_shape`` and, optionally, use the given layer types.
+
+    Layers inside nested models count, so a Sequential block inside a functional model is looked into.
+    """
     _model(model)
-    got_in = tuple(model.inputs[0].shape[1:]) if getattr(model, "inputs", None) else None
-    got_out = tuple(model.outputs[0].shape[1:]) if getattr(model, "outputs", None) else None
-    if got_in is None or got_out is None:
-        _fail("the model is not built; start it with keras.Input(shape=...) so its shapes are known")
+    got_in, got_out = _shapes(model)
     if input_shape is not None and got_in != tuple(input_shape):
         _fail(f"the model takes inputs of shape {got_in}, expected {tuple(input_shape)}")
     if output_shape is not None and got_out != tuple(output_shape):
         _fail(f"the model outputs shape {got_out}, expected {tuple(output_shape)}: one probability per class")
     if layer_types:
-        names = [type(layer).__name__ for layer in model.layers]
+        names = [type(layer).__name__ for layer in _all_layers(model)]
         for wanted, count in layer_types.items():
             if names.count(wanted) < count:
                 _fail(f"expected at least {count} {wanted} layer(s), found {names.count(wanted)}; layers: {names}")

@@ -158,3 +158,126 @@ def test_whole_floats_and_numpy_scalars_are_accepted(logistic, capsys):
     checks.check_at_least(np.float32(0.97), 0.95)
     checks.check_accuracy(np.float64(0.5), [1, 2, 3, 4], np.array([1.0, 2.0, 0.0, 0.0]))
     assert capsys.readouterr().out.count("Correct") == 4
+
+
+def always_two(built=True):
+    """A softmax layer that predicts class 2 for any input: zero weights, the bias favours 2."""
+    import keras
+
+    head = keras.layers.Dense(10, activation="softmax", kernel_initializer="zeros",
+                              bias_initializer=keras.initializers.Constant(np.eye(10)[2]))
+    return keras.Sequential(([keras.Input((784,))] if built else []) + [head])
+
+
+def subclassed(built=True):
+    """A subclassed model: no keras.Input, so no model.inputs, even once built by a first call."""
+    import keras
+
+    class Small(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.conv = keras.layers.Conv2D(4, 3)
+            self.flat = keras.layers.Flatten()
+            self.head = keras.layers.Dense(10, activation="softmax")
+            self.unused = keras.layers.Dense(3)      # never called, so never built
+
+        def call(self, x):
+            return self.head(self.flat(self.conv(x)))
+
+    model = Small()
+    if built:
+        model(np.zeros((1, 28, 28, 1), dtype="float32"))
+    return model
+
+
+@pytest.mark.parametrize("make", [always_two, subclassed], ids=["sequential", "subclassed"])
+def test_unbuilt_model_fails_with_a_hint(make):
+    model = make(built=False)
+    for call in (lambda: checks.check_weight_count(7850, model), lambda: checks.check_model_shape(model)):
+        with pytest.raises(checks.CheckFailed, match=r"is not built yet.*keras.Input\(shape=...\).*model\(x_train") as e:
+            call()
+        assert "\n" not in str(e.value)
+
+
+def test_unbuilt_model_is_built_by_the_accuracy_check(capsys):
+    labels = np.array([2, 2, 0, 1])
+    checks.check_model_accuracy(0.5, always_two(built=False), np.zeros((4, 784)), labels)
+    assert "matches the model's, 0.5000" in capsys.readouterr().out
+
+
+@pytest.mark.filterwarnings("ignore:`build\\(\\)` was called on layer")  # the unused layer
+def test_built_subclassed_model_is_checked(capsys):
+    model = subclassed()
+    checks.check_model_shape(model, input_shape=(28, 28, 1), layer_types={"Conv2D": 1})
+    checks.check_weight_count(4 * (3 * 3 + 1) + 26 * 26 * 4 * 10 + 10, model)
+    assert "maps (28, 28, 1) to (10,)" in capsys.readouterr().out
+    with pytest.raises(checks.CheckFailed, match=r"takes inputs of shape \(28, 28, 1\), expected \(784,\)"):
+        checks.check_model_shape(model, input_shape=(784,))
+    with pytest.raises(checks.CheckFailed, match=r"has 27,090 weights.*conv2d\w*: 40, .*dense\w*: 27,050.*: not built"):
+        checks.check_weight_count(27_000, model)
+
+
+def test_layers_in_nested_models_are_counted(capsys):
+    import keras
+
+    block = keras.Sequential([keras.layers.Conv2D(4, 3), keras.layers.MaxPooling2D(), keras.layers.Conv2D(4, 3)])
+    inputs = keras.Input((28, 28, 1))
+    outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(block(inputs)))
+    model = keras.Model(inputs, outputs)
+    checks.check_model_shape(model, input_shape=(28, 28, 1), layer_types={"Conv2D": 2, "MaxPooling2D": 1})
+    assert "Correct" in capsys.readouterr().out
+    with pytest.raises(checks.CheckFailed, match="at least 3 Conv2D layer.*, found 2"):
+        checks.check_model_shape(model, layer_types={"Conv2D": 3})
+
+
+def test_one_hot_labels_count_as_classes(capsys):
+    labels, predicted = np.array([0, 1, 2, 3, 4]), np.array([0, 1, 2, 3, 0])
+    one_hot = np.eye(10)[labels]
+    checks.check_accuracy(0.8, one_hot, predicted)
+    checks.check_accuracy(0.8, one_hot, np.eye(10)[predicted])
+    with pytest.raises(checks.CheckFailed, match="0.9600 is not the fraction of correct predictions"):
+        checks.check_accuracy(0.96, one_hot, np.eye(10)[predicted])   # element-wise, not per sample
+    # 5 samples (a broadcast error) and 10 samples (a silent 10x10 comparison) alike
+    checks.check_model_accuracy(0.2, always_two(), np.zeros((5, 784)), one_hot)
+    checks.check_model_accuracy(0.1, always_two(), np.zeros((10, 784)), np.eye(10))
+    assert capsys.readouterr().out.count("Correct") == 4
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: checks.check_accuracy(0.8, [0, 1], np.full((2, 10), 0.1)),
+     r"predicted digits should be one class per sample, shape \(samples,\), got shape \(2, 10\)\. Hint: .*argmax"),
+    (lambda: checks.check_accuracy(0.8, [[0], [1]], [0, 1]), r"labels should be one class per sample.*\(2, 1\)"),
+    (lambda: checks.check_model_accuracy(0.2, always_two(), np.zeros((5, 784)), np.full((5, 10), 0.1)),
+     r"labels should be one class per sample.*\(5, 10\)"),
+    (lambda: checks.check_model_accuracy(0.2, always_two(), np.zeros((5, 784)), np.eye(10)[:4]),
+     "the model made 5 predictions but there are 4 labels"),
+], ids=["probabilities-as-predictions", "column-of-labels", "probabilities-as-labels", "too-few-labels"])
+def test_labels_that_are_not_classes_fail_with_a_hint(call, message):
+    with pytest.raises(checks.CheckFailed, match=message) as e:
+        call()
+    assert "\n" not in str(e.value)
+
+
+def test_subclassed_model_whose_shapes_cannot_be_found():
+    import keras
+
+    class TwoInputs(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.head = keras.layers.Dense(10)
+
+        def call(self, inputs):
+            return self.head(keras.ops.concatenate(inputs, axis=-1))
+
+    class UsesNumPy(TwoInputs):
+        def call(self, x):
+            return self.head(np.asarray(x).reshape(len(x), -1))     # runs eagerly, not symbolically
+
+    two, numpy = TwoInputs(), UsesNumPy()
+    two([np.zeros((1, 3)), np.zeros((1, 4))])
+    numpy(np.zeros((1, 28, 28, 1)))
+    with pytest.raises(checks.CheckFailed, match=r"cannot tell the model's input shape .*needs a model with one input"):
+        checks.check_model_shape(two)
+    with pytest.raises(checks.CheckFailed, match=r"cannot compute .* shape \(28, 28, 1\) .*use keras.ops") as e:
+        checks.check_model_shape(numpy)
+    assert "\n" not in str(e.value)
