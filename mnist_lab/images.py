@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["BOX", "MAX_PIXELS", "SIZE", "centre_by_mass", "fit_in_box", "prepare_image", "read_image"]
+__all__ = ["BOX", "MAX_PIXELS", "MIN_SIDE", "SIZE", "centre_by_mass", "fit_in_box", "prepare_image", "read_image"]
 
 BOX = 20            # MNIST fitted each digit into a BOX x BOX square ...
 SIZE = 28           # ... placed in a SIZE x SIZE image, centre of mass at pixel (14, 14)
 INK = 0.1           # a pixel counts as ink above this fraction of the brightest one
 MAX_PIXELS = 16_000_000  # largest picture read: a 12-megapixel phone photo fits, a bomb does not
+MIN_SIDE = 2        # shortest side of a picture or array: the border that tells paper from ink needs two rows
 
 
 def centre_by_mass(box: np.ndarray, size: int = SIZE) -> np.ndarray:
@@ -78,11 +79,13 @@ def _composite(grey: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read a picture file (PNG, or any format Pillow reads) as grey levels 0..1.
+    """Read a picture file (PNG, or any format Pillow reads) as grey levels 0..1, upright.
 
     Pictures over :data:`MAX_PIXELS` are refused before decoding: a small file can claim a huge size.
+    A phone photo's EXIF orientation is applied, as a photo viewer would; an animation gives its first
+    frame, with a warning saying so.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path)
     if not path.is_file():
@@ -103,9 +106,16 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         width, height = picture.size
         if width * height > MAX_PIXELS:
             raise ValueError(too_big.format(f"{width}x{height}"))
+        if min(width, height) < MIN_SIDE:
+            raise ValueError(f"cannot use {path}: {width}x{height} pixels is under the {MIN_SIDE}x{MIN_SIDE} "
+                             "minimum for a digit picture; give a picture of the whole digit")
         try:
+            frames = getattr(picture, "n_frames", 1)
+            if frames > 1:
+                warnings.warn(f"{path} is an animation of {frames} frames; only its first frame is used",
+                              stacklevel=2)
             picture.load()
-            grey, alpha = _grey_and_alpha(picture)
+            grey, alpha = _grey_and_alpha(ImageOps.exif_transpose(picture))
         except (OSError, ValueError, SyntaxError) as error:
             raise ValueError(unreadable.format(error)) from None
     return grey if alpha is None else _composite(grey, alpha)
@@ -116,7 +126,7 @@ def _as_grey(image) -> np.ndarray:
     array = np.asarray(image)
     if array.ndim == 3 and array.shape[-1] == 1:
         array = array[..., 0]
-    if array.ndim != 2 or min(array.shape) < 2:
+    if array.ndim != 2 or min(array.shape) < MIN_SIDE:
         raise ValueError(f"expected a 2-D grey image of shape (height, width) or (height, width, 1), "
                          f"got shape {array.shape}")
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):

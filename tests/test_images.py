@@ -1,5 +1,7 @@
 """Tests for mnist_lab.images: a user's digit picture normalized like MNIST."""
 
+import warnings
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -183,3 +185,78 @@ def test_real_picture_over_the_limit(tmp_path):
     Image.new("L", (4100, 4000), 255).save(path)       # 16.4 megapixels of white paper, a 40 kB file
     with pytest.raises(ValueError, match=r"big.png: 4100x4000 pixels is more than the 16-megapixel limit"):
         images.read_image(path)
+
+
+# EXIF orientation tag -> how a camera stored an upright picture (the inverse of what a viewer applies)
+STORED_AS = {
+    2: np.fliplr,
+    3: lambda a: np.rot90(a, 2),
+    5: np.transpose,
+    6: lambda a: np.rot90(a, 1),     # the phone held upright: the sensor's rows run up the digit
+    7: lambda a: np.rot90(a, 2).T,
+    8: lambda a: np.rot90(a, -1),
+}
+
+
+def save_with_orientation(upright, orientation, path, **options):
+    exif = Image.Exif()
+    exif[0x0112] = orientation                          # the EXIF Orientation tag
+    Image.fromarray(np.ascontiguousarray(STORED_AS[orientation](upright))).save(path, exif=exif, **options)
+    with Image.open(path) as check:
+        assert check.getexif()[0x0112] == orientation
+    return path
+
+
+@pytest.mark.parametrize("orientation", sorted(STORED_AS))
+def test_exif_orientation_is_applied(tmp_path, orientation):
+    fonts, _ = font_digits(["DejaVu Sans"])
+    upright = on_paper(fonts[7])
+    path = save_with_orientation(upright, orientation, tmp_path / "seven.png")
+    np.testing.assert_allclose(images.read_image(path), upright / 255.0, atol=1e-6)
+
+
+def test_phone_photo_saved_rotated_comes_out_upright(tmp_path):
+    fonts, _ = font_digits(["DejaVu Sans"])
+    upright = on_paper(fonts[1])
+    path = save_with_orientation(upright, 6, tmp_path / "photo.jpg", quality=95)
+    prepared = images.prepare_image(path)[..., 0]
+    assert np.abs(prepared - images.prepare_image(upright)[..., 0]).mean() < 0.01
+    assert np.abs(prepared - fonts[1] / 255.0).mean() < 0.03          # a tall 1, not a horizontal bar
+
+
+@pytest.mark.parametrize("size", [(1, 60), (60, 1), (1, 1)], ids=["1x60", "60x1", "1x1"])
+def test_picture_under_the_minimum_side_is_refused(tmp_path, size):
+    picture = Image.new("L", size, 255)
+    picture.putpixel((0, 0), 0)
+    picture.save(tmp_path / "thin.png")
+    width, height = size
+    with pytest.raises(ValueError, match=rf"thin.png: {width}x{height} pixels is under the 2x2 minimum for a digit "
+                                         "picture; give a picture of the whole digit") as e:
+        images.prepare_image(tmp_path / "thin.png")
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("suffix, options", [
+    ("gif", {}),
+    ("png", {}),                                       # APNG
+    ("webp", {"lossless": True}),
+])
+def test_animation_gives_its_first_frame_and_says_so(tmp_path, suffix, options):
+    fonts, _ = font_digits(["DejaVu Sans"])
+    first, second = (Image.fromarray(on_paper(fonts[digit])) for digit in (3, 8))
+    path = tmp_path / f"digits.{suffix}"
+    first.save(path, save_all=True, append_images=[second], **options)
+    with pytest.warns(UserWarning, match=rf"digits.{suffix} is an animation of 2 frames; only its first frame is "
+                                         "used") as caught:
+        prepared = images.prepare_image(path)
+    assert len(caught) == 1 and "\n" not in str(caught[0].message)
+    np.testing.assert_allclose(prepared, images.prepare_image(on_paper(fonts[3])), atol=1e-5)
+
+
+def test_still_picture_gives_no_warning(tmp_path):
+    fonts, _ = font_digits(["DejaVu Sans"])
+    path = tmp_path / "three.gif"
+    Image.fromarray(on_paper(fonts[3])).save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        images.prepare_image(path)
