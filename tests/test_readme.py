@@ -3,6 +3,7 @@
 import re
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,23 @@ def test_readme_speaks_to_users_not_about_the_project():
 def test_every_notebook_is_in_the_lesson_table():
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         assert f"](notebooks/{path.name})" in README, f"{path.name} missing from the README's lesson table"
+
+
+def test_links_to_packages_open_their_own_pages():
+    """A link named after an installed package opens an address that the package itself gives."""
+    def plain(url):
+        return url.strip().lower().rstrip("/").removesuffix(".git")
+
+    checked = []
+    for name, url in re.findall(r"\[([\w.-]+)\]\((https?://[^)\s]+)\)", README):
+        try:
+            meta = metadata.metadata(name)
+        except metadata.PackageNotFoundError:
+            continue
+        own = [meta.get("Home-page") or "", *(u.split(",", 1)[-1] for u in meta.get_all("Project-URL") or [])]
+        assert plain(url) in {plain(u) for u in own if u}, f"README links {name} to {url}, not to one of {own}"
+        checked.append(name)
+    assert "nbval" in checked
 
 
 def test_results_are_linked():

@@ -379,8 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("repo", metavar="OWNER/REPO", help="your GitHub repository, e.g. alice/mnist-lab")
     publish.add_argument("--branch", default="main", help="the branch Colab opens (default: main)")
     publish.add_argument("--wheel", metavar="URL_OR_PATH",
-                         help="in Colab, install mnist_lab from this wheel (a URL, or a path in the Colab "
-                              "session) instead of from the repository")
+                         help="in Colab, install mnist_lab from this wheel (an https:// URL, or a path in the "
+                              "Colab session) instead of from the repository")
     publish.set_defaults(func=cmd_publish)
 
     res = sub.add_parser("results", help="publish complete-MNIST runs in docs/results.json and render the tables")

@@ -16,11 +16,15 @@ lists where a notebook does not, for the tests.
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import nbformat
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 try:
     import tomllib
@@ -30,19 +34,25 @@ except ModuleNotFoundError:  # Python 3.10
 GITHUB = "https://github.com/"
 COLAB = "https://colab.research.google.com/github/"
 BADGE_URL = re.compile(re.escape(COLAB) + r"[^)\s]+")
-OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?")
+# GitHub's rules: an owner is 1-39 letters, digits and single inner hyphens; a repository 1-100 of these.
+OWNER = re.compile(r"(?=.{1,39}$)[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 REPO = re.compile(r"[A-Za-z0-9._-]{1,100}")
-BRANCH = re.compile(r"[A-Za-z0-9._/-]{1,200}")
-WHEEL = re.compile(r"mnist_lab-[^/\s]+\.whl")
+# What may stand in a badge's URL, a pip requirement and a shell line as it is: no quoting, no
+# expansion by the shell or by IPython's `!` lines ($, {}), nothing a Markdown link ends at.
+BRANCH = re.compile(r"[A-Za-z0-9._/+-]{1,200}")
+BRANCH_PART = re.compile(r"(?!\.)(?!.*\.\.)[A-Za-z0-9._+-]+(?<!\.lock)(?<!\.)")  # git's rules, without git
+WHEEL_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?/[A-Za-z0-9._/%+-]+")
+WHEEL_PATH = re.compile(r"[A-Za-z0-9._/%+-]+")
 
 # The first code cell of every notebook; INSTALL_FROM is filled in by Course.setup_cell.
 SETUP_CELL = '''\
 # Setup: in Colab this installs the course helpers (mnist_lab); anywhere else it does nothing.
 # In Colab, training runs faster on a GPU: Runtime > Change runtime type > T4 GPU.
+import shlex
 import subprocess
 import sys
 
-INSTALL_FROM = "{install_from}"
+INSTALL_FROM = {install_from}
 
 
 class SetupError(Exception):
@@ -54,8 +64,8 @@ if "google.colab" in sys.modules:
     pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", INSTALL_FROM],
                          capture_output=True, text=True)
     if pip.returncode != 0:
-        raise SetupError(f"could not install {{INSTALL_FROM}}: check the address and the connection, "
-                         f"then run this cell again (!pip install {{INSTALL_FROM}} in a new cell shows why)")'''
+        raise SetupError(f"could not install {{INSTALL_FROM}}: check the address and the connection, then run "
+                         f"this cell again (!pip install {{shlex.quote(INSTALL_FROM)}} in a new cell shows why)")'''
 
 
 class PublishError(ValueError):
@@ -63,24 +73,44 @@ class PublishError(ValueError):
 
 
 def check_branch(branch: str) -> str:
-    """``branch`` if git and a URL both take it as it is, else a one-line PublishError."""
-    parts = branch.split("/")
-    if (not BRANCH.fullmatch(branch) or branch.startswith("-") or ".." in branch or branch.endswith(".lock")
-            or any(not p or p.startswith(".") or p.endswith(".") for p in parts)):
+    """``branch`` if git takes it as a branch name and a URL as it is, else a one-line PublishError."""
+    if not BRANCH.fullmatch(branch) or branch.startswith("-") or not _git_takes_branch(branch):
         raise PublishError(f"--branch {branch!r}: not a usable branch name; use letters, digits, '-', '_', "
-                           "'.' and '/' between parts, e.g. --branch main")
+                           "'+', '.' and '/' between parts, e.g. --branch main")
     return branch
 
 
+def _git_takes_branch(branch: str) -> bool:
+    """``git check-ref-format --branch``'s answer; where git is missing, the same rules checked here."""
+    try:
+        return subprocess.run(["git", "check-ref-format", "--branch", branch], capture_output=True).returncode == 0
+    except OSError:
+        return branch != "HEAD" and all(BRANCH_PART.fullmatch(part) for part in branch.split("/"))
+
+
 def check_wheel(wheel: str) -> str:
-    """``wheel`` if it names an mnist_lab wheel by URL or path, else a one-line PublishError."""
+    """``wheel`` if it is an http(s) URL or a path of an mnist_lab wheel, else a one-line PublishError.
+
+    The value goes into every notebook's setup cell and is handed to pip, so it is
+    refused if pip could read it as an option, or if a URL carries credentials.
+    """
     if not wheel:
         return wheel
-    name = wheel.rstrip("/").rsplit("/", 1)[-1]
-    if not WHEEL.fullmatch(name) or any(c in wheel for c in "\"'\\") or any(c.isspace() for c in wheel):
-        raise PublishError(f"--wheel {wheel!r}: expected the URL or path of a wheel named "
+    if "://" in wheel and "@" in urlsplit(wheel).netloc:
+        raise PublishError("--wheel: the URL holds a user name or password, which every notebook would show; "
+                           "give an address that downloads the wheel without one")
+    if (wheel.startswith("-") or not (WHEEL_URL.fullmatch(wheel) or WHEEL_PATH.fullmatch(wheel))
+            or not _is_mnist_lab_wheel(wheel.rsplit("/", 1)[-1])):
+        raise PublishError(f"--wheel {wheel!r}: expected an https:// URL or a path of a wheel named "
                            "mnist_lab-VERSION-...whl (build one with: pip wheel --no-deps -w dist .)")
     return wheel
+
+
+def _is_mnist_lab_wheel(filename: str) -> bool:
+    try:
+        return parse_wheel_filename(filename)[0] == "mnist-lab"
+    except InvalidWheelFilename:
+        return False
 
 
 @dataclass(frozen=True)
@@ -108,7 +138,7 @@ class Course:
         return f"{COLAB}{self.repo}/blob/{self.branch}/notebooks/{notebook}"
 
     def setup_cell(self) -> str:
-        return SETUP_CELL.format(install_from=self.install_from)
+        return SETUP_CELL.format(install_from=json.dumps(self.install_from))
 
     def settings(self) -> dict[str, str]:
         """pyproject.toml's lines for this course, as ``{key: value}``."""
@@ -197,12 +227,17 @@ class Change:
 def publish(root: str | Path, course: Course) -> list[Change]:
     """Point ``root``'s pyproject.toml and every notebook's badge and setup cell at ``course``.
 
-    Every file is checked before any is written, and a file is written only if it
-    changes; nothing but those lines and cells changes. Returns what changed.
+    All or nothing: every new text is made and every file checked before any is
+    written, and a failed write puts back the files already written. A file is
+    written only if it changes; nothing but those lines and cells changes.
+    Returns what changed.
     """
     root = Path(root)
     pyproject = root / "pyproject.toml"
     old = read_course(pyproject)
+    notebooks = notebook_paths(root)
+    for path in [pyproject, *notebooks]:
+        _check_regular(path)
     text = pyproject.read_text(encoding="utf-8")
     new_text, what = text, []
     for (key, before), after in zip(old.settings().items(), course.settings().values()):
@@ -214,9 +249,8 @@ def publish(root: str | Path, course: Course) -> list[Change]:
                            "restore them, then publish again")
     writes = [(pyproject, new_text)] if new_text != text else []
     changes = [Change(pyproject, what)] if what else []
-    for path in notebook_paths(root):
-        original = path.read_text(encoding="utf-8")
-        nb = nbformat.reads(original, as_version=4)
+    for path in notebooks:
+        nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
         setup, what = nb.cells[_setup_index(nb, path)], []
         badge = _badge_line(nb.cells[0].source, course.badge(path.name), path)
         if badge != nb.cells[0].source:
@@ -229,6 +263,45 @@ def publish(root: str | Path, course: Course) -> list[Change]:
             new = nbformat.writes(nb)
             writes.append((path, new if new.endswith("\n") else new + "\n"))
             changes.append(Change(path, what))
-    for path, new in writes:
-        path.write_text(new, encoding="utf-8")
+    _write_all(writes)
     return changes
+
+
+def _check_regular(path: Path) -> None:
+    """A one-line PublishError unless ``path`` is a regular file, not a link: publish never writes through one."""
+    if path.is_symlink() or not path.is_file():
+        kind = "a link" if path.is_symlink() else "a folder" if path.is_dir() else "missing"
+        raise PublishError(f"{path}: {kind}, not a regular file; publish writes only the course's own files, "
+                           "so put the file itself there, then publish again")
+
+
+def _write_all(writes: list[tuple[Path, str]]) -> None:
+    """Write every ``(path, text)``, or none: a write that fails puts back those already written."""
+    originals = {}
+    for path, _ in writes:
+        try:
+            originals[path] = path.read_bytes()
+            open(path, "r+b").close()  # opened for writing, not truncated: may it be written?
+        except OSError as e:
+            raise PublishError(f"{path}: cannot write it ({e.strerror or e}); nothing was changed") from None
+    started = []
+    try:
+        for path, text in writes:
+            started.append(path)
+            path.write_text(text, encoding="utf-8")
+    except BaseException as e:
+        lost = [str(p) for p in started if not _put_back(p, originals[p])]
+        if not isinstance(e, OSError):
+            raise
+        if lost:
+            raise PublishError(f"{path}: cannot write it ({e.strerror or e}), and could not put back "
+                               f"{', '.join(lost)}: restore them with git checkout, then publish again") from None
+        raise PublishError(f"{path}: cannot write it ({e.strerror or e}); every file is as it was") from None
+
+
+def _put_back(path: Path, original: bytes) -> bool:
+    try:
+        path.write_bytes(original)
+        return True
+    except OSError:
+        return False
