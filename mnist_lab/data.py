@@ -135,20 +135,24 @@ def _env_folder(name: str) -> Path | None:
         f"correct the path or unset {DATA_ENV}")
 
 
+def read_npz(path: str | os.PathLike) -> tuple[Split, Split]:
+    """Keras' ``mnist.npz`` (``x_train``, ``y_train``, ``x_test``, ``y_test``), read without unpickling anything."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = [np.array(f[k]) for k in ("x_train", "y_train", "x_test", "y_test")]
+    except Exception as e:
+        raise ValueError(f"{path}: unreadable ({e}); delete it and run again to re-download") from None
+    return _check_split(arrays[0], arrays[1], path), _check_split(arrays[2], arrays[3], path)
+
+
 def _from_keras(name: str, cache_dir: str | None = None) -> tuple[Split, Split]:
     """Keras' own cache and download, read without unpickling anything."""
     from ._tf import tf  # noqa: F401  (quiet TensorFlow start-up before keras)
     from keras.utils import get_file
 
     if name == "mnist":
-        path = get_file(fname="mnist.npz", origin=KERAS_ORIGIN + "mnist.npz",
-                        file_hash=MNIST_NPZ_SHA256, cache_dir=cache_dir)
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                arrays = [np.array(f[k]) for k in ("x_train", "y_train", "x_test", "y_test")]
-        except Exception as e:
-            raise ValueError(f"{path}: unreadable ({e}); delete it and run again to re-download") from None
-        return _check_split(arrays[0], arrays[1], path), _check_split(arrays[2], arrays[3], path)
+        return read_npz(get_file(fname="mnist.npz", origin=KERAS_ORIGIN + "mnist.npz",
+                                 file_hash=MNIST_NPZ_SHA256, cache_dir=cache_dir))
     folder = None
     for stem in (s for pair in IDX_NAMES.values() for s in pair):
         path = get_file(fname=f"{stem}.gz", origin=f"{KERAS_ORIGIN}{stem}.gz",

@@ -1,10 +1,18 @@
 """mnist-lab results: what may be published in docs/results.json, and the pages rendered from it."""
 
+import gzip
 import json
+import os
+import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from mnist_lab import data, idx
 from mnist_lab.tooling import provenance, results
 from mnist_lab.tooling.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from mnist_lab.train import RunRecord
@@ -31,7 +39,7 @@ def write_run(folder, *notebooks, quick=False, dirty=False, train_images=60_000,
     run = {"command": f"mnist-lab run --out {folder}", "environment": {"MNIST_LAB_DATA_DIR": "/data/mnist"},
            "started": "2026-12-02T15:40:02+0000", "commit": commit, "dirty": dirty, "quick": quick,
            "data": {"name": "mnist", "folder": "/data/mnist", "files": FILES, "train_images": train_images,
-                    "test_images": 10_000},
+                    "test_images": 10_000, "arrays": results.COMPLETE_ARRAYS},
            "machine": provenance.machine()}
     run.update(bench if bench is not None else {"notebooks": list(notebooks)})
     provenance.write(folder, run)
@@ -230,3 +238,209 @@ def test_render_problems_are_one_line(repo, capsys, problem, message):
 def test_committed_pages_agree_with_the_committed_results(monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
     assert main(["results", "render", "--check"]) == EXIT_OK, capsys.readouterr().err
+
+
+# --- only the complete MNIST, judged by content ---------------------------------
+
+FULL = ROOT.parent / "shared" / "data" / "mnist-full"
+needs_full = pytest.mark.skipif(not FULL.is_dir(), reason=f"the complete MNIST is not at {FULL}")
+
+
+def measured_run(folder):
+    """A run.json as mnist-lab run writes it for the data it finds now, from a clean checkout."""
+    head = provenance.header("mnist", quick=False, arguments=["run", "--out", str(folder)])
+    folder.mkdir(parents=True)
+    provenance.write(folder, {**head, "commit": "c0ffee" * 6 + "abcd", "dirty": False, "notebooks": [NB02]})
+    return folder
+
+
+def write_idx_folder(folder, x_train, y_train, x_test, y_test):
+    """The four IDX files, uncompressed (fast to write; load_data reads raw and .gz alike)."""
+    folder.mkdir()
+    for stem, array in zip((s for pair in data.IDX_NAMES.values() for s in pair), (x_train, y_train, x_test, y_test)):
+        idx.write_idx(folder / stem, array)
+    return folder
+
+
+@pytest.mark.parametrize("kind", ["tiled 5k", "inverted, random labels"])
+def test_data_of_the_right_size_but_not_the_complete_mnist_is_refused(repo, mnist_small, monkeypatch, capsys, kind):
+    x, y = mnist_small
+    x_train, y_train, x_test, y_test = (np.resize(a, (n, *a.shape[1:])) for a, n in
+                                        ((x, 60_000), (y, 60_000), (x, 10_000), (y, 10_000)))
+    if kind != "tiled 5k":
+        rng = np.random.default_rng(0)
+        x_train, x_test = 255 - x_train, 255 - x_test
+        y_train, y_test = (rng.integers(0, 10, len(a)).astype(np.uint8) for a in (y_train, y_test))
+    monkeypatch.setenv(data.DATA_ENV, str(write_idx_folder(repo / "data", x_train, y_train, x_test, y_test)))
+    run = measured_run(repo / "run")
+    recorded = json.loads((run / "run.json").read_text())["data"]
+    assert (recorded["train_images"], recorded["test_images"]) == (60_000, 10_000)   # the size is right
+    assert main(["results", "add", str(run)]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "not the complete MNIST (mnist, 60000 training and 10000 test " \
+        "images, but its x_train, y_train, x_test, y_test differ from the complete MNIST's)" in err
+    assert not Path("docs/results.json").exists()
+
+
+@needs_full
+@pytest.mark.parametrize("form", [".gz", "raw IDX", "Keras' mnist.npz"])
+def test_the_complete_mnist_is_published_in_any_form(repo, monkeypatch, form):
+    if form == ".gz":
+        monkeypatch.setenv(data.DATA_ENV, str(FULL))
+    elif form == "raw IDX":
+        (repo / "raw").mkdir()
+        for path in FULL.glob("*.gz"):
+            (repo / "raw" / path.stem).write_bytes(gzip.decompress(path.read_bytes()))
+        monkeypatch.setenv(data.DATA_ENV, str(repo / "raw"))
+    else:   # the README's default: Keras' cache, no data folder set
+        (x_train, y_train), (x_test, y_test) = data.load_idx_folder(FULL)
+        (repo / "keras" / "datasets").mkdir(parents=True)
+        np.savez(repo / "keras" / "datasets" / "mnist.npz", x_train=x_train, y_train=y_train, x_test=x_test,
+                 y_test=y_test)
+        monkeypatch.delenv(data.DATA_ENV, raising=False)
+        monkeypatch.setenv("KERAS_HOME", str(repo / "keras"))
+    assert main(["results", "add", str(measured_run(repo / "run"))]) == EXIT_OK
+    entry, = stored()["notebooks"]["02"]
+    assert entry["data"]["arrays"] == results.COMPLETE_ARRAYS
+    assert (entry["data"]["train_images"], entry["data"]["test_images"]) == (60_000, 10_000)
+
+
+@pytest.mark.parametrize("change, accepted", [(None, True), ("md5", False), ("file", False)])
+def test_runs_recorded_before_array_checksums_are_judged_by_their_files(repo, change, accepted):
+    """The published entries hold only their IDX files' checksums; such a run.json is still recognised."""
+    entry = json.loads((ROOT / "docs" / "results.json").read_text())["notebooks"]["02"][0]
+    run = {**{k: entry[k] for k in results.HEAD}, "quick": False,
+           "notebooks": [{k: entry[k] for k in ("notebook", "status", "seconds", "parameters", "records")}]}
+    assert "arrays" not in run["data"]
+    files = run["data"]["files"]
+    if change == "md5":
+        files["train-labels-idx1-ubyte.gz"]["md5"] = "0" * 32
+    elif change == "file":
+        del files["t10k-images-idx3-ubyte.gz"]
+    (repo / "old").mkdir()
+    provenance.write(repo / "old", run)
+    if accepted:
+        assert results.read_run(repo / "old")["data"] == run["data"]
+    else:
+        with pytest.raises(results.Refused, match="files whose checksums are not the complete MNIST's"):
+            results.read_run(repo / "old")
+
+
+# --- many at once ----------------------------------------------------------------
+
+def test_runs_added_at_the_same_time_are_all_kept(repo):
+    """Several processes add parts at once: the file stays valid JSON and no part is lost."""
+    processes, each = 4, 6
+    for p in range(processes):
+        for i in range(each):
+            write_run(repo / f"p{p}-{i}", seeds09(10 * p + i, accuracy=0.99))
+    # Each process imports everything, says it is ready, and waits for the others: then all add at once.
+    script = ("import pathlib, sys, time\nfrom mnist_lab.tooling import cli, results\n"
+              "p, n = sys.argv[1], int(sys.argv[2])\npathlib.Path(f'ready-{p}').touch()\n"
+              "while not pathlib.Path('go').exists():\n    time.sleep(0.005)\n"
+              "for i in range(n):\n"
+              "    assert cli.main(['results', 'add', f'p{p}-{i}', '--part', f'p{p}-{i}']) == 0\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    running = [subprocess.Popen([sys.executable, "-c", script, str(p), str(each)], cwd=repo, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+               for p in range(processes)]
+    deadline = time.monotonic() + 60
+    while len(list(repo.glob("ready-*"))) < processes and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (repo / "go").touch()
+    errors = [proc.communicate(timeout=60)[1] for proc in running]
+    assert [proc.returncode for proc in running] == [0] * processes, errors
+    parts = stored()["notebooks"]["09"]
+    assert sorted(p["part"] for p in parts) == sorted(f"p{p}-{i}" for p in range(processes) for i in range(each))
+    assert not list(Path("docs").glob("*.partial"))
+
+
+# --- records checked on the way in -------------------------------------------------
+
+def broken(kind):
+    """NB02 with one thing wrong, as a run.json's text."""
+    nb = json.loads(json.dumps(NB02))
+    final = nb["records"][1]
+    if kind == "missing field":
+        del final["best_val_accuracy"]
+    elif kind == "text for a number":
+        final["test_accuracy"] = "0.93"
+    elif kind == "150%":
+        final["test_accuracy"] = 1.5
+    elif kind == "NaN":
+        final["test_accuracy"] = float("nan")
+    elif kind == "records not a list":
+        nb["records"] = "none"
+    return nb
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("missing field", "notebooks[0].records[1]: 'best_val_accuracy' is a required property"),
+    ("text for a number", "notebooks[0].records[1].test_accuracy: '0.93' is not of type 'number', 'null'"),
+    ("150%", "notebooks[0].records[1].test_accuracy: 1.5 is greater than the maximum of 1"),
+    ("NaN", "not valid JSON (NaN is not a number JSON allows)"),
+    ("records not a list", "notebooks[0].records: 'none' is not of type 'array'"),
+    ("notebooks not a list", "notebooks: 'x' is not of type 'array'"),
+    ("no data", "top level: 'data' is a required property"),
+    ("not an object", "expected a JSON object, found a list"),
+    ("cut short", "not valid JSON"),
+])
+def test_malformed_runs_are_refused_in_one_line(repo, capsys, kind, message):
+    run = write_run(repo / "bad", broken(kind))
+    text = (run / "run.json").read_text()
+    if kind == "notebooks not a list":
+        text = json.dumps({**json.loads(text), "notebooks": "x"})
+    elif kind == "no data":
+        text = json.dumps({k: v for k, v in json.loads(text).items() if k != "data"})
+    elif kind == "not an object":
+        text = "[]"
+    elif kind == "cut short":
+        text = text[:len(text) // 2]
+    (run / "run.json").write_text(text)
+    assert main(["results", "add", str(run)]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and err.startswith("mnist-lab results: ")
+    assert not Path("docs/results.json").exists()
+
+
+def test_a_malformed_results_file_is_refused_in_one_line(repo, capsys):
+    assert main(["results", "add", str(write_run(repo / "a", NB02))]) == EXIT_OK
+    store = stored()
+    del store["notebooks"]["02"][0]["machine"]
+    Path("docs/results.json").write_text(json.dumps(store))
+    assert main(["results", "render"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "docs/results.json: notebooks['02'][0]: 'machine' is a required property" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_table_text_keeps_to_its_cell_and_row(repo):
+    nb = notebook(NB02["notebook"], [record("logistic | regression", 0.9260, 0.9250, 100)], BATCH_SIZE="10|0")
+    run = write_run(repo / "a", nb)
+    source = json.loads((run / "run.json").read_text())
+    source["command"] = "mnist-lab run --set 'NAME=a\nb | c'"
+    (run / "run.json").write_text(json.dumps(source))
+    assert main(["results", "add", str(run)]) == EXIT_OK and main(["results", "render"]) == EXIT_OK
+    for page, columns in (("README.md", results.README_COLUMNS), ("docs/results.md", results.HEADER)):
+        line, = [line for line in Path(page).read_text().splitlines() if line.startswith("| 02 |")]
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip("|"))]
+        assert len(cells) == len(columns) and cells[1] == r"logistic \| regression" and cells[2] == r"100, 10\|0"
+    docs = Path("docs/results.md").read_text()
+    assert r"`mnist-lab run --set 'NAME=a b \| c'`" in docs      # the table's command
+    assert "* **02**: `MNIST_LAB_DATA_DIR=/data/mnist mnist-lab run --set 'NAME=a b | c'`" in docs   # the list's
+    assert main(["results", "render", "--check"]) == EXIT_OK
+
+
+@pytest.mark.parametrize("where", ["an empty folder", "a folder with docs/ but no pages"])
+def test_add_from_the_wrong_folder_starts_no_results_file(tmp_path, monkeypatch, capsys, where):
+    run = write_run(tmp_path / "run", NB02)
+    (tmp_path / "elsewhere").mkdir()
+    if where != "an empty folder":
+        (tmp_path / "elsewhere" / "docs").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert main(["results", "add", str(run)]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "run from the repository root" in err and len(err.strip().splitlines()) == 1
+    assert not Path("docs/results.json").exists()
+    assert main(["results", "--file", "nowhere/results.json", "add", str(run)]) == EXIT_USAGE
+    assert "nowhere: no such folder" in capsys.readouterr().err and not Path("nowhere").exists()

@@ -167,8 +167,8 @@ def cmd_run(args) -> int:
         os.environ["MNIST_LAB_QUICK"] = "1"
     rows, failed = [], 0
     header = ["notebook", "status", "time", "headline accuracy"]
-    log = {**provenance.header(args.dataset or "mnist", quick=bool(args.quick), arguments=args.arguments),
-           "notebooks": []}
+    log = {**provenance.header(args.dataset or "mnist", quick=bool(args.quick), arguments=args.arguments,
+                               code=[src.parent for src in sources]), "notebooks": []}
     provenance.write(out, log)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:

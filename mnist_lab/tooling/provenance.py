@@ -6,16 +6,27 @@ that published numbers (``mnist-lab results``) say exactly where they come from.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import platform
 import shlex
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
-from .. import data, idx, profile
+import numpy as np
+
+from .. import data, profile
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+    import msvcrt
 
 RUN_FILE = "run.json"
 
@@ -64,15 +75,37 @@ def _digests(path: Path) -> dict:
     return {"bytes": path.stat().st_size, "md5": md5.hexdigest(), "sha256": sha256.hexdigest()}
 
 
+def _decode(files: list[Path]) -> tuple[data.Split, data.Split]:
+    """The arrays :func:`mnist_lab.data.load_data` makes of ``files``: Keras' ``mnist.npz``, or a folder of IDX files."""
+    if files[0].suffix == ".npz":
+        return data.read_npz(files[0])
+    return data.load_idx_folder(files[0].parent)
+
+
+def array_checksums(splits: tuple[data.Split, data.Split]) -> dict:
+    """Shape and sha256 of each array's uint8 bytes: what the data holds, whichever files it came in."""
+    (x_train, y_train), (x_test, y_test) = splits
+    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    return {name: {"shape": list(a.shape), "sha256": hashlib.sha256(np.ascontiguousarray(a, np.uint8)).hexdigest()}
+            for name, a in arrays.items()}
+
+
 def describe_data(name: str) -> dict:
-    """Name, folder, image counts and checksums of the data a run reads (counts from the label files)."""
+    """Name, folder, file checksums, image counts and array checksums of the data a run reads.
+
+    Data that cannot be decoded gets its reason in ``problem`` instead of counts: the run itself will say more.
+    """
     files = data_files(name)
     described = {"name": name, "folder": str(files[0].parent) if files else None,
                  "files": {p.name: _digests(p) for p in files}}
-    for split, (_, labels) in data.IDX_NAMES.items():
-        path = next((p for p in files if p.name.startswith(labels)), None)
-        if path is not None:
-            described[f"{split}_images"] = int(len(idx.read_idx(path, magic=2049)))
+    if files:
+        try:
+            splits = _decode(files)
+        except (OSError, ValueError) as e:
+            described["problem"] = str(e)
+        else:
+            described.update(train_images=len(splits[0][1]), test_images=len(splits[1][1]),
+                             arrays=array_checksums(splits))
     return described
 
 
@@ -90,20 +123,51 @@ def machine() -> dict:
             "keras": installed("keras")}
 
 
-def header(dataset: str, quick: bool, arguments: list[str]) -> dict:
-    """The fields every ``run.json`` starts with."""
+def header(dataset: str, quick: bool, arguments: list[str], code: Iterable[str | os.PathLike] = ()) -> dict:
+    """The fields every ``run.json`` starts with.
+
+    Commit and dirty flag are those of the checkout holding the folders in ``code`` (the notebooks run),
+    or this package's when none is given; notebooks from checkouts in different states get neither.
+    """
     settings = {name: os.environ[name] for name in (data.DATA_ENV, profile.QUICK_ENV) if name in os.environ}
+    states = [git_commit(folder) for folder in {Path(f).resolve() for f in code} or {Path(__file__).resolve().parent}]
+    state = states[0] if all(s == states[0] for s in states) else {"commit": None, "dirty": None}
     return {"command": command_line(arguments), "environment": settings, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            **git_commit(Path(__file__).resolve().parent), "quick": quick,
-            "data": describe_data(dataset), "machine": machine()}
+            **state, "quick": quick, "data": describe_data(dataset), "machine": machine()}
+
+
+@contextlib.contextmanager
+def locked(path: str | os.PathLike):
+    """Hold an exclusive lock for ``path`` while the block runs (on ``.NAME.lock`` beside it, which stays).
+
+    Wrap a read-modify-write of ``path`` in it, so that writers in other processes wait their turn
+    instead of overwriting each other's changes.
+    """
+    path = Path(path)
+    with open(path.with_name(f".{path.name}.lock"), "a") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)   # released when the file is closed
+        else:
+            msvcrt.locking(lock.fileno(), msvcrt.LK_LOCK, 1)
+        yield
 
 
 def write_json(path: str | os.PathLike, value) -> Path:
-    """Write ``value`` as JSON to ``path``, replacing the file in one step (never half written)."""
+    """Write ``value`` as JSON to ``path``, replacing the file in one step (never half written).
+
+    The text goes first to a temporary file of its own in the same folder, so writers never share one.
+    """
     path = Path(path)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(value, indent=1) + "\n")
-    partial.replace(path)
+    text = json.dumps(value, indent=1) + "\n"
+    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(partial, path.stat().st_mode & 0o7777 if path.exists() else 0o644)
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -9,11 +9,12 @@ number is typed by hand. Paths are relative to the repository root (the current 
 from __future__ import annotations
 
 import json
+import math
 import re
 import statistics
 from pathlib import Path
 
-from . import provenance
+from . import provenance, schema
 
 FILE = Path("docs/results.json")
 PAGES = (Path("README.md"), Path("docs/results.md"))
@@ -25,6 +26,28 @@ GOALS = {"02": 92.0, "03": 97.5, "04": 98.0, "05": 98.0, "06": 99.0, "07": 99.2,
 # Notebooks whose goal is a mean over several seeds: how many. Fewer stored seeds leave the goal pending.
 GOAL_SEEDS = {"08": 3, "09": 3}
 COMPLETE = {"name": "mnist", "train_images": 60_000, "test_images": 10_000}
+# The complete MNIST's content: provenance.array_checksums of the arrays data.load_data reads from the four
+# official IDX files (the same arrays as keras.datasets.mnist.load_data(): 60,000 training digits in the official
+# order, then the 10,000 test digits). A run is published only when its data holds exactly these.
+COMPLETE_ARRAYS = {
+    "x_train": {"shape": [60000, 28, 28],
+                "sha256": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757"},
+    "y_train": {"shape": [60000], "sha256": "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13"},
+    "x_test": {"shape": [10000, 28, 28],
+               "sha256": "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161"},
+    "y_test": {"shape": [10000], "sha256": "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5"},
+}
+# Runs recorded before array checksums were: the md5 of their four IDX files, each one of the complete MNIST's:
+# the official .gz files (as torchvision lists them), a recompressed copy of the training files, and the
+# uncompressed files.
+COMPLETE_FILES = {
+    "train-images-idx3-ubyte": {"f68b3c2dcbeaaa9fbdd348bbdeb94873", "c7dfcf1bfd3481a40f7b3aedbdbd083c",
+                                "6bbc9ace898e44ae57da46a324031adb"},
+    "train-labels-idx1-ubyte": {"d53e105ee54ea40749a09fcbcd1e9432", "d289298a347a2cc65765a3c81043ba88",
+                                "a25bea736e30d166cdddb491f175f624"},
+    "t10k-images-idx3-ubyte": {"9fb629c4189551a2d022fa330f9573f3", "2646ac647ad5339dbf082846283269ea"},
+    "t10k-labels-idx1-ubyte": {"ec29112dd5afa0611ce80d1b7f02629c", "27ae3e4e09519cfbb04c329615203637"},
+}
 HEAD = ("command", "environment", "started", "commit", "dirty", "data", "machine")
 
 
@@ -36,19 +59,55 @@ class Disagrees(Exception):
     """A page whose rendered part differs from the results file (``render --check``); one line."""
 
 
-def load(file: Path = FILE, new: bool = False) -> dict:
-    """The stored results; with ``new``, an empty store when the file does not exist yet."""
-    if new and not file.exists():
-        return {"notebooks": {}, "bench": None}
+def _no_constant(name: str):
+    """Python's json reads NaN and Infinity, which JSON does not have and no accuracy can be: refuse them."""
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite(text: str) -> float:
+    """A JSON number as a float; one too large for a float (1e400) is refused rather than read as infinity."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def load(file: Path) -> dict:
+    """A JSON object from ``file``; NaN and infinities are refused like any other invalid JSON."""
     if not file.is_file():
         raise Refused(f"{file}: no such file; store runs in it with mnist-lab results add RUN_DIR")
     try:
-        loaded = json.loads(file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        loaded = json.loads(file.read_text(), parse_constant=_no_constant, parse_float=_finite)
+    except ValueError as e:   # bad JSON, bad UTF-8, NaN, a number too large
         raise Refused(f"{file}: not valid JSON ({e})") from None
     if not isinstance(loaded, dict):
         raise Refused(f"{file}: expected a JSON object, found a {type(loaded).__name__}")
     return loaded
+
+
+def load_store(file: Path = FILE, new: bool = False) -> dict:
+    """The stored results, checked; with ``new``, an empty store when the file does not exist yet."""
+    if new and not file.exists():
+        return {"notebooks": {}, "bench": None}
+    store = {"notebooks": {}, "bench": None, **load(file)}
+    wrong = schema.problem(store, schema.STORE)
+    if wrong:
+        raise Refused(f"{file}: {wrong}; not a results file that mnist-lab results add writes")
+    return store
+
+
+def not_complete(data: dict) -> str | None:
+    """How ``data`` (a run.json's "data") differs from the complete MNIST, in a few words; None if it is it."""
+    counts = f"{data.get('name')}, {data.get('train_images')} training and {data.get('test_images')} test images"
+    if any(data.get(k) != v for k, v in COMPLETE.items()):
+        return counts + (f": {data['problem']}" if data.get("problem") else "")
+    if "arrays" in data:
+        differ = [k for k, v in COMPLETE_ARRAYS.items() if data["arrays"].get(k) != v]
+        return f"{counts}, but its {', '.join(differ)} differ from the complete MNIST's" if differ else None
+    stems = {name.removesuffix(".gz"): d["md5"] for name, d in data["files"].items()}
+    if stems.keys() == COMPLETE_FILES.keys() and all(stems[k] in md5s for k, md5s in COMPLETE_FILES.items()):
+        return None
+    return f"{counts}, but files whose checksums are not the complete MNIST's"
 
 
 def read_run(folder: str | Path, allow_dirty: bool = False) -> dict:
@@ -57,16 +116,29 @@ def read_run(folder: str | Path, allow_dirty: bool = False) -> dict:
     if not path.is_file():
         raise Refused(f"{folder}: no {provenance.RUN_FILE}; give a folder written by mnist-lab run or bench --out")
     run = load(path)
-    if run.get("quick") is not False:
+    wrong = schema.problem(run, schema.RUN)
+    if wrong:
+        raise Refused(f"{path}: {wrong}; not a run.json that mnist-lab run or bench writes")
+    if run["quick"]:
         raise Refused(f"{path}: a quick-profile run; publish only runs made without --quick or MNIST_LAB_QUICK")
-    if run.get("dirty") is not False and not allow_dirty:
+    if run["dirty"] is not False and not allow_dirty:
         raise Refused(f"{path}: made from a checkout with uncommitted changes (or outside git), so its commit "
                       "does not describe the code; commit and run again, or pass --allow-dirty")
-    data = run.get("data") or {}
-    if any(data.get(k) != v for k, v in COMPLETE.items()):
-        raise Refused(f"{path}: not the complete MNIST ({data.get('name')}, {data.get('train_images')} training "
-                      f"and {data.get('test_images')} test images); only complete-MNIST runs are published")
+    differs = not_complete(run["data"])
+    if differs:
+        raise Refused(f"{path}: not the complete MNIST ({differs}); only complete-MNIST runs are published")
     return run
+
+
+def _new_file_here(file: Path) -> None:
+    """Refuse to start a results file anywhere but in an existing folder, and the default one only at the root."""
+    if file.exists():
+        return
+    if file == FILE and not all(page.is_file() for page in PAGES):
+        raise Refused(f"{file}: not found in {Path.cwd()}, which has no {' or '.join(map(str, PAGES))}; "
+                      "run from the repository root")
+    if not file.parent.is_dir():
+        raise Refused(f"{file.parent}: no such folder; give --file a path in an existing folder")
 
 
 def entries(run: dict, where: str, part: str | None) -> list[tuple[str, dict]]:
@@ -97,32 +169,35 @@ def final_records(parts: list[dict]) -> list[dict]:
 
 
 def add(folders, file: Path = FILE, part: str | None = None, allow_dirty: bool = False) -> list[str]:
-    """Merge the runs in ``folders`` into ``file``; all checks pass before anything is written."""
-    store, done = {"notebooks": {}, "bench": None, **load(file, new=True)}, []
+    """Merge the runs in ``folders`` into ``file``; all checks pass before anything is written.
+
+    The file is read, changed and written under a lock, so runs added at the same time are all kept.
+    """
+    done = []
     new = [e for f in folders for e in entries(read_run(f, allow_dirty), str(f), part)]
     keys = [k for k, _ in new]
     if part is not None and len(set(keys)) < len(keys):
         raise Refused(f"--part {part!r}: notebook {keys[0]} comes in several of these runs; add one part at a time")
-    for key, entry in new:
-        if key == "bench":
-            store["bench"] = entry
-            done.append("bench: stored")
-            continue
-        old = store["notebooks"].get(key, [])
-        parts = [entry] if part is None else sorted(
-            [p for p in old if p["part"] not in (None, part)] + [entry], key=lambda p: p["part"])
-        names = [r["name"] for r in final_records(parts)]
-        if len(set(names)) < len(names):
-            raise Refused(f"notebook {key}, part {part!r}: a final model of this part ({names[-1]!r}?) is "
-                          "already in another part; give each part its own seeds")
-        if len({json.dumps(p["data"]["files"], sort_keys=True) for p in parts}) > 1:
-            raise Refused(f"notebook {key}, part {part!r}: its data files differ from the other parts'")
-        store["notebooks"][key] = parts
-        what = "stored" if part is None else f"part {part!r} stored ({len(parts)} part{'s' * (len(parts) > 1)})"
-        done.append(f"{key}: {entry['notebook']} {what}")
-    store["notebooks"] = dict(sorted(store["notebooks"].items()))
-    file.parent.mkdir(parents=True, exist_ok=True)
-    provenance.write_json(file, store)
+    _new_file_here(file)
+    with provenance.locked(file):
+        store = load_store(file, new=True)
+        for key, entry in new:
+            if key == "bench":
+                store["bench"] = entry
+                done.append("bench: stored")
+                continue
+            old = store["notebooks"].get(key, [])
+            parts = [entry] if part is None else sorted(
+                [p for p in old if p["part"] not in (None, part)] + [entry], key=lambda p: p["part"])
+            names = [r["name"] for r in final_records(parts)]
+            if len(set(names)) < len(names):
+                raise Refused(f"notebook {key}, part {part!r}: a final model of this part ({names[-1]!r}?) is "
+                              "already in another part; give each part its own seeds")
+            store["notebooks"][key] = parts
+            what = "stored" if part is None else f"part {part!r} stored ({len(parts)} part{'s' * (len(parts) > 1)})"
+            done.append(f"{key}: {entry['notebook']} {what}")
+        store["notebooks"] = dict(sorted(store["notebooks"].items()))
+        provenance.write_json(file, store)
     return done
 
 
@@ -191,8 +266,9 @@ def notebook_row(key: str, parts: list[dict] | None) -> list[str]:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown table; a ``|`` in a cell is escaped, so that it stays text instead of starting a new cell."""
     return ["| " + " | ".join(header) + " |", "|" + "|".join(":--" for _ in header) + "|",
-            *("| " + " | ".join(r) + " |" for r in rows)]
+            *("| " + " | ".join(cell.replace("|", "\\|") for cell in r) + " |" for r in rows)]
 
 
 HEADER = ["notebook", "final model", "epochs, batch", "best val acc", "test acc", "goal", "met", "time in all",
@@ -257,13 +333,15 @@ def render(store: dict, page: Path) -> str:
     if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
         raise Refused(f"{page}: needs one {BEGIN} line and one {END} line after it, around the results")
     block = readme_block(store) if page.name == "README.md" else docs_block(store)
+    # Each item is one line: a line break in a stored text (a command, a name) would end a table row or list item.
+    block = [re.sub(r"\r\n?|\n", " ", line) for line in block]
     before, rest = text.split(BEGIN)
     return before + "\n".join([BEGIN, *block, END]) + rest.split(END, 1)[1]
 
 
 def render_pages(file: Path = FILE, check: bool = False) -> list[Path]:
     """Render every page from ``file``; with ``check``, write nothing and refuse the first page that differs."""
-    store, changed = {"notebooks": {}, "bench": None, **load(file)}, []
+    store, changed = load_store(file), []
     for page in PAGES:
         if not page.is_file():
             raise Refused(f"{page}: no such file; run from the repository root")
