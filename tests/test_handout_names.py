@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from mnist_lab.tooling import runner, student
+from mnist_lab.tooling import lessons, runner, student
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = lessons.notebooks(ROOT / "notebooks")
 
 
 def _code(source):

@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 
 from mnist_lab import data
-from mnist_lab.tooling import results, runner
+from mnist_lab.tooling import lessons, results, runner
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = {p.name[:2]: p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))}
+NOTEBOOKS = {p.name[:2]: p for p in lessons.notebooks(ROOT / "notebooks")}
 by_name = pytest.mark.parametrize("path", list(NOTEBOOKS.values()), ids=lambda p: p.stem)
 
 # Words that belong to the project's history or its test set-up, not to a lesson.

@@ -7,10 +7,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mnist_lab.tooling import publish, runner, student
+from mnist_lab.tooling import lessons, publish, runner, student
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = lessons.notebooks(ROOT / "notebooks")
 COURSE = publish.read_course(ROOT / "pyproject.toml")  # where the course lives: badges and setup cells follow it
 by_name = pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 

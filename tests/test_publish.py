@@ -13,11 +13,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mnist_lab.tooling import publish
+from mnist_lab.tooling import lessons, publish
 from mnist_lab.tooling.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = lessons.notebooks(ROOT / "notebooks")
 WHEEL_URL = "https://example.org/course/mnist_lab-0.1.0-py3-none-any.whl"
 HOME = publish.read_course(ROOT / "pyproject.toml")  # where this copy of the course is published
 
@@ -279,7 +279,7 @@ def test_outside_the_repository_or_broken_pyproject(course, tmp_path, capsys, mo
 # -- The setup cell, run for real ------------------------------------------------------------------------------
 
 def setup_cell(folder) -> str:
-    nb = nbformat.read(str(sorted(Path(folder).glob("notebooks/[0-9][0-9]_*.ipynb"))[0]), as_version=4)
+    nb = nbformat.read(str(lessons.notebooks(Path(folder) / "notebooks")[0]), as_version=4)
     return next(c.source for c in nb.cells if c.cell_type == "code")
 
 

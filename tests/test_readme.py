@@ -13,6 +13,7 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10: the same parser, as a package
     tomllib = pytest.importorskip("tomli", reason="reading pyproject.toml on Python 3.10 needs tomli")
 
+from mnist_lab.tooling import lessons
 from test_lessons import NOT_FOR_STUDENTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +40,7 @@ def test_readme_speaks_to_users_not_about_the_project():
 
 
 def test_every_notebook_is_in_the_lesson_table():
-    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+    for path in lessons.notebooks(ROOT / "notebooks"):
         assert f"](notebooks/{path.name})" in README, f"{path.name} missing from the README's lesson table"
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mnist_lab.tooling import runner, student
+from mnist_lab.tooling import lessons, runner, student
 from mnist_lab.tooling.cli import main
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = lessons.notebooks(Path(__file__).resolve().parents[1] / "notebooks")
 
 
 def make_nb(path, cells):

@@ -220,3 +220,87 @@ def test_a_signal_while_a_worker_starts_loses_no_worker(tmp_path, monkeypatch, s
         for pid in started:
             if process_alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+# --- processes that leave the worker's group, and a launcher that is killed -----------------------
+
+def kill_survivors(piddir):
+    """Clean up after a failed test: kill what it recorded and still runs."""
+    for pid in recorded(piddir):
+        if process_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+LINUX_PROC = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finding descendants needs Linux' /proc")
+
+
+@LINUX_PROC
+def test_timeout_stops_a_grandchild_that_left_the_group(tmp_path):
+    """A worker's child that calls setsid is in no worker's process group; it is stopped all the same."""
+    piddir = tmp_path / "pids"
+    piddir.mkdir()
+    worker = 'setsid sleep 60 & echo $! > "$0/$!"; sleep 60'
+    try:
+        with pytest.raises(workers.WorkerFailure, match="timed out") as failure:
+            workers.run_workers(1, recording(piddir, "sh", "-c", worker, str(piddir)), timeout=1,
+                                out=open(os.devnull, "w"), announce=False)
+        assert failure.value.exit_code == 124
+        assert len(recorded(piddir)) == 2  # the worker and its grandchild in a session of its own
+        assert_all_gone(recorded(piddir))
+    finally:
+        kill_survivors(piddir)
+
+
+@pytest.mark.slow
+@LINUX_PROC
+def test_killing_the_launcher_ends_what_its_workers_started(tmp_path):
+    """SIGKILL gives the launcher no chance to stop anything: Linux ends the workers, its watchdog the rest."""
+    piddir = tmp_path / "pids"
+    piddir.mkdir()
+    worker = 'sleep 60 & echo $! > "$0/$!"; setsid sleep 60 & echo $! > "$0/$!"; sleep 60'
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    launcher = subprocess.Popen(LAUNCHER + ["2", "--", *recording(piddir, "sh", "-c", worker, str(piddir))],
+                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while len(recorded(piddir)) < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(recorded(piddir)) == 6  # two workers, each with a child in its group and one outside
+        time.sleep(2 * workers.TRACK_SECONDS + 0.5)   # the launcher has told its watchdog about them
+        launcher.kill()
+        launcher.wait(timeout=30)
+        assert_all_gone(recorded(piddir))
+    finally:
+        kill_survivors(piddir)
+
+
+@LINUX_PROC
+def test_a_recorded_process_is_signalled_only_while_it_is_the_same_process():
+    from mnist_lab.distributed import _reaper
+
+    child = subprocess.Popen(["sleep", "60"])
+    try:
+        started = _reaper.descendants([os.getpid()])[child.pid]
+        _reaper.kill({child.pid: started + 1}, signal.SIGKILL)   # a process that got a dead one's id
+        time.sleep(0.2)
+        assert child.poll() is None
+        _reaper.kill({child.pid: started}, signal.SIGKILL)
+        assert child.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_the_watchdog_kills_only_when_the_launcher_did_not_say_done():
+    from mnist_lab.distributed import _reaper
+
+    groups = [subprocess.Popen(["sleep", "60"], start_new_session=True) for _ in range(2)]
+    try:
+        _reaper.watch([f"group {groups[0].pid}\n", "done\n"])   # the launcher stopped its workers itself
+        _reaper.watch([f"group {groups[1].pid}\n"])             # its input ended: the launcher died
+        assert groups[1].wait(timeout=10) == -signal.SIGKILL
+        assert groups[0].poll() is None
+    finally:
+        for p in groups:
+            p.kill()
+            p.wait()

