@@ -13,7 +13,6 @@ import os
 import platform
 import shlex
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import data, profile
+from . import atomic
 
 try:
     import fcntl
@@ -153,22 +153,8 @@ def locked(path: str | os.PathLike):
 
 
 def write_json(path: str | os.PathLike, value) -> Path:
-    """Write ``value`` as JSON to ``path``, replacing the file in one step (never half written).
-
-    The text goes first to a temporary file of its own in the same folder, so writers never share one.
-    """
-    path = Path(path)
-    text = json.dumps(value, indent=1) + "\n"
-    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(partial, path.stat().st_mode & 0o7777 if path.exists() else 0o644)
-        os.replace(partial, path)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``value`` as JSON to ``path``, replacing the file in one step (never half written)."""
+    return atomic.write_text(path, json.dumps(value, indent=1) + "\n")
 
 
 def write(folder: str | os.PathLike, record: dict) -> Path:

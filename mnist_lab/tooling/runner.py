@@ -19,12 +19,12 @@ import ast
 import logging
 import os
 import tempfile
-import uuid
 from pathlib import Path
 
 import nbformat
 
 from .. import RESULT_MIMETYPE, SAMPLE_MIMETYPE
+from . import atomic
 
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 KEEP_METADATA = ("kernelspec", "language_info", "colab")
@@ -264,21 +264,7 @@ def sample_data(nb: nbformat.NotebookNode) -> list[dict]:
 def write(nb: nbformat.NotebookNode, path: str | os.PathLike) -> Path:
     """Write a notebook, validating it first, in one step: the whole new file or the old one, never half.
 
-    The text goes to a new file beside ``path``, which replaces ``path`` once it is on disk; a
-    failed or killed write leaves the old file as it was.
+    A failed or killed write leaves the old file as it was (:func:`atomic.write_text`).
     """
     nbformat.validate(nb)
-    path = Path(path)
-    text = nbformat.writes(nb)
-    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)   # mode as for any new file
-    try:
-        with open(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return path
+    return atomic.write_text(path, nbformat.writes(nb))
