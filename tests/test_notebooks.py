@@ -41,6 +41,7 @@ def test_committed_clean(path):
                 f"solution cell {i} needs nbgrader's solution metadata (student.mark_solution_cells)"
             assert grade_id not in grade_ids, f"cell {i} repeats grade_id {grade_id}"
             grade_ids.add(grade_id)
+        assert "NBVAL_" not in cell.source, f"cell {i}: nbval's markers go in the cell's tags, out of students' sight"
         if cell.cell_type != "code":
             continue
         if runner.is_checked(cell):
@@ -97,7 +98,7 @@ def test_current_keras_api(path):
 
 def test_clean_merges_split_prints_and_drops_unchecked_outputs():
     nb = nbformat.v4.new_notebook()
-    checked = nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1); print(2)")
+    checked = nbformat.v4.new_code_cell("print(1); print(2)", metadata={"tags": ["nbval-check-output"]})
     checked.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n"),
                        nbformat.v4.new_output("stream", name="stdout", text="2\n"),
                        nbformat.v4.new_output("stream", name="stderr", text="warning\n")]

@@ -6,9 +6,9 @@ stored outputs. Conventions of the series' notebooks:
 * a code cell tagged ``parameters`` holds the settings (``DATASET``,
   ``EPOCHS``, ...); :func:`execute` has papermill add a cell after it that
   sets new values;
-* a cell whose source contains ``# NBVAL_CHECK_OUTPUT`` keeps its outputs in
-  the committed notebook, and nbval compares them; every other output is
-  stripped (:func:`clean`);
+* a cell tagged ``nbval-check-output`` keeps its outputs in the committed
+  notebook, and nbval compares them; every other output is stripped
+  (:func:`clean`);
 * :func:`mnist_lab.train.report` attaches each run's numbers under the
   mimetype :data:`mnist_lab.RESULT_MIMETYPE`, which :func:`results` reads back.
 """
@@ -25,7 +25,7 @@ import nbformat
 
 from .. import RESULT_MIMETYPE
 
-CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+CHECK_TAG = "nbval-check-output"  # nbval's cell tag
 KEEP_METADATA = ("kernelspec", "language_info", "colab")
 
 # papermill logs what a failed run's CellError says again (and the timeout/dead-kernel lines of its
@@ -43,7 +43,7 @@ def read(path: str | os.PathLike) -> nbformat.NotebookNode:
 
 def is_checked(cell) -> bool:
     """True for a code cell whose outputs nbval compares."""
-    return cell.cell_type == "code" and CHECK_MARK in cell.source
+    return cell.cell_type == "code" and CHECK_TAG in cell.get("metadata", {}).get("tags", [])
 
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
