@@ -248,13 +248,12 @@ def cmd_bench(args) -> int:
 
 
 def cmd_student(args) -> int:
-    from . import student
-
     sources = _notebook_paths(args.notebooks)
     try:
         import nbgrader.preprocessors  # noqa: F401  (nbgrader strips the solutions)
     except ImportError:
         raise UsageError("needs nbgrader to strip the solutions: pip install 'mnist-lab[instructor]'") from None
+    from . import student
     try:
         copies = student.make_student_copies(sources, args.out, force=args.force)
     except OSError as e:  # e.g. --out below a file, a folder without write permission
