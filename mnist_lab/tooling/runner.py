@@ -49,7 +49,7 @@ def is_checked(cell) -> bool:
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Strip outputs except in checked cells, execution counts and run metadata.
 
-    Of a cell's metadata only ``tags`` and ``nbgrader`` (solution cells) stay.
+    Of a cell's metadata only ``tags`` and ``nbgrader`` (solution, answer and test cells) stay.
 
     Checked cells keep their outputs and are numbered 1, 2, ... (nbval wants
     an execution count on a cell with stored outputs). Returns the notebook
@@ -64,7 +64,7 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for i, cell in enumerate(nb.cells):
         tags, nbgrader = cell.get("metadata", {}).get("tags"), cell.get("metadata", {}).get("nbgrader")
         cell.metadata = {"tags": tags} if tags else {}
-        if nbgrader:  # nbgrader's cell metadata (solution cells): what makes the notebook an nbgrader source
+        if nbgrader:  # nbgrader's cell metadata (solutions, answers, tests): the notebook is an nbgrader source
             cell.metadata["nbgrader"] = nbgrader
         if not cell.get("id") or cell.id in seen:
             cell.id = next(f"cell-{i}-{n}" for n in range(len(nb.cells) + 1) if f"cell-{i}-{n}" not in taken)
