@@ -207,3 +207,90 @@ def check_at_least(value, threshold, what: str = "validation accuracy") -> None:
         _fail(f"{what} {value:.4f} is below the target {threshold:.4f}; "
               "train longer, or change the architecture, and compare on the validation set.")
     print(f"Correct: {what} {value:.4f} reaches {threshold:.4f}.")
+
+
+# --- checks for answers that are not a count: values, training runs, models built anew -------------
+
+
+def check_equal(answer, expected, what: str) -> None:
+    """An answer must equal ``expected`` (numbers as numbers); a wrong answer's message does not give it away."""
+    if isinstance(expected, (int, float, np.integer, np.floating)) and not isinstance(expected, bool):
+        right = _number(answer, what) == float(expected)
+    else:
+        right = bool(answer == expected)
+    if not right:
+        _fail(f"{what}: {_short(answer)} is not right; read the task again, part by part.")
+    text = repr(answer)
+    print(f"Correct: {what}" + (f", {text}." if len(text) <= 40 else "."))
+
+
+def check_history(history, epochs, learning_rate=None, steps=None) -> None:
+    """``history`` must be what ``fit`` returned for ``epochs`` epochs with validation data.
+
+    ``learning_rate``: the rate of every epoch, one number or one per epoch;
+    ``steps``: training steps per epoch (the batch size decides them).
+    The confirmation names no numbers, so it reads the same in every profile.
+    """
+    logs = getattr(history, "history", None)
+    if not isinstance(logs, dict):
+        _fail(f"expected the History that model.fit returns, got {type(history).__name__} {_short(history)}.")
+    if "val_loss" not in logs:
+        _fail("the training ran without validation data: pass validation_data=(x_val, y_val) to fit.")
+    done = len(logs.get("loss", []))
+    if done != epochs:
+        _fail(f"the history has {done} epochs, the task asks for {epochs}: pass epochs=EPOCHS to fit.")
+    if learning_rate is not None:
+        wanted = np.broadcast_to(np.asarray(learning_rate, dtype=float), (epochs,))
+        used = logs.get("learning_rate")
+        if used is None:
+            if np.ndim(learning_rate):
+                _fail("no learning rate was logged per epoch: pass the learning-rate callback to fit's callbacks.")
+            try:
+                used = [float(history.model.optimizer.learning_rate)] * epochs
+            except (AttributeError, TypeError, ValueError):
+                _fail("cannot read the optimizer's learning rate: give Adam a number, learning_rate=...")
+        used = np.asarray(used, dtype=float)
+        if used.shape != wanted.shape or not np.allclose(used, wanted, rtol=1e-5):
+            bad = int(np.flatnonzero(~np.isclose(used, wanted, rtol=1e-5))[0]) if used.shape == wanted.shape else 0
+            _fail(f"epoch {bad + 1} trained at learning rate {used[bad]:.3g}, the task asks for {wanted[bad]:.3g}.")
+    if steps is not None:
+        got = (getattr(history, "params", None) or {}).get("steps")
+        if got != steps:
+            _fail(f"{got} training steps per epoch, the task's batch size gives {steps}: "
+                  "pass batch_size=BATCH_SIZE to fit.")
+    print("Correct: trained for the epochs asked for, with validation data"
+          + (", at the learning rates asked for" if learning_rate is not None else "")
+          + (", in batches of the size asked for" if steps is not None else "") + ".")
+
+
+def check_new_layers(model, other) -> None:
+    """``model`` must have layers of its own: a layer shared with ``other`` shares, and keeps training, its weights."""
+    _model(model)
+    _model(other)
+    theirs = {id(weight) for weight in other.weights}
+    shared = [layer.name for layer in model.layers if any(id(weight) in theirs for weight in layer.weights)]
+    if shared:
+        _fail(f"{model.name} shares the layers {', '.join(shared)} with {other.name}, and so their trained "
+              "weights; build new layers, e.g. layers.Conv2D(...) written out again.")
+    print(f"Correct: {model.name} has layers and weights of its own.")
+
+
+def check_candidates(candidates, baseline, records) -> None:
+    """A dict name -> History holding ``baseline`` and models of your own, and one run record per model of yours."""
+    if not isinstance(candidates, dict):
+        _fail(f"candidates should be a dict, name -> history, got {type(candidates).__name__} {_short(candidates)}.")
+    if not any(history is baseline for history in candidates.values()):
+        _fail("the notebook's history is not among the candidates: add it, e.g. candidates['notebook'] = history.")
+    if len(candidates) < 2:
+        _fail("the notebook's model is the only candidate: train an architecture of your own and add its history.")
+    for name, history in candidates.items():
+        logs = getattr(history, "history", None)
+        if not isinstance(logs, dict) or "val_accuracy" not in logs:
+            _fail(f"candidates[{name!r}] is not the History of a fit with validation data: store what "
+                  "model.fit(..., validation_data=(x_val, y_val)) returns.")
+        _model(getattr(history, "model", None), needs="evaluate")
+    if not isinstance(records, (list, tuple)) or len(records) != len(candidates) - 1 \
+            or not all(hasattr(record, "best_val_accuracy") for record in records):
+        _fail(f"candidate_records should hold one run record (run.report()) for each of your "
+              f"{len(candidates) - 1} candidate(s).")
+    print(f"Correct: {len(candidates)} candidates, each trained with validation data.")

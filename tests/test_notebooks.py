@@ -32,15 +32,21 @@ def test_committed_clean(path):
     checked, grade_ids = 0, set()
     for i, cell in enumerate(nb.cells):
         assert set(cell.metadata) <= {"tags", "nbgrader"}, f"cell {i} has metadata {dict(cell.metadata)}"
-        # nbgrader's solution-cell metadata, exactly, on exactly the cells holding a solution region
+        # nbgrader's metadata, exactly: solution regions in solution cells or written answers, checks in tests
         has_region = any(student.is_marker(line) for line in cell.source.splitlines())
         if has_region or "nbgrader" in cell.metadata:
-            assert has_region, f"cell {i} has nbgrader metadata but no solution region"
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            assert cell.metadata.get("nbgrader") == student.solution_metadata(grade_id), \
-                f"solution cell {i} needs nbgrader's solution metadata (student.mark_solution_cells)"
+            meta = cell.metadata.get("nbgrader", {})
+            grade_id, points = meta.get("grade_id"), meta.get("points")
+            expected = {"solution": student.solution_metadata(grade_id),
+                        "test": student.test_metadata(grade_id, points),
+                        "answer": student.answer_metadata(grade_id, points)}.get(student.role(cell))
+            assert meta == expected, f"cell {i} needs nbgrader's metadata of a solution, written answer or test"
+            assert has_region == (student.role(cell) != "test"), \
+                f"cell {i}: a solution region in a test cell, or none in a solution cell"
+            assert points is None or points > 0, f"cell {i} is graded but earns no points"
             assert grade_id not in grade_ids, f"cell {i} repeats grade_id {grade_id}"
             grade_ids.add(grade_id)
+        assert "NBVAL_" not in cell.source, f"cell {i}: nbval's markers go in the cell's tags, out of students' sight"
         if cell.cell_type != "code":
             continue
         if runner.is_checked(cell):
@@ -87,6 +93,30 @@ def test_every_task_has_a_solution(path):
 
 
 @by_name
+def test_every_task_has_points(path):
+    """Each Task earns points: a written answer graded by hand, an autograder test, or both."""
+    nb = runner.read(path)
+    tasks = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "**Task.**" in c.source]
+    for i, next_task in zip(tasks, tasks[1:] + [len(nb.cells)]):
+        graded = [c for c in nb.cells[i + 1:next_task] if student.role(c) in ("answer", "test")]
+        assert graded, f"task in cell {i} earns no points"
+    assert all(student.role(c) in ("answer", "test")
+               for c in nb.cells if c.cell_type == "markdown" and student.is_marker(c.source.splitlines()[0])), \
+        "a written answer without points"
+
+
+@by_name
+def test_autograded_tasks(path):
+    """Notebooks 2-9 have autograded tasks; a test cell fails on a wrong answer (a check or an assert raises)."""
+    tests = [c for c in runner.read(path).cells if student.role(c) == "test"]
+    if 2 <= int(path.name[:2]) <= 9:
+        assert tests, "no autograded task"
+    for cell in tests:
+        visible = cell.source.split(student.BEGIN_HIDDEN)[0]
+        assert re.search(r"^(checks\.check_\w+\(|assert )", visible, re.M), f"{cell.id}: nothing that can fail"
+
+
+@by_name
 def test_current_keras_api(path):
     source = "\n".join(c.source for c in runner.read(path).cells if c.cell_type == "code")
     assert not re.search(r"compile\(\s*['\"]", source), "compile() with positional arguments"
@@ -97,7 +127,7 @@ def test_current_keras_api(path):
 
 def test_clean_merges_split_prints_and_drops_unchecked_outputs():
     nb = nbformat.v4.new_notebook()
-    checked = nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1); print(2)")
+    checked = nbformat.v4.new_code_cell("print(1); print(2)", metadata={"tags": ["nbval-check-output"]})
     checked.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n"),
                        nbformat.v4.new_output("stream", name="stdout", text="2\n"),
                        nbformat.v4.new_output("stream", name="stderr", text="warning\n")]

@@ -2,7 +2,6 @@
 
 import json
 import os
-import re
 from pathlib import Path
 
 import nbformat
@@ -82,6 +81,8 @@ def test_real_notebook_student_copy(path):
     solution = {line.strip() for c in source.cells for line in _lines(c.source, inside=True) if line.strip()}
     elsewhere = {line.strip() for c in source.cells for line in _lines(c.source, inside=False)}
     assert (solution & copy_lines) - elsewhere == set()
+    hidden = {line.strip() for c in source.cells for line in _hidden_tests(c.source)}
+    assert not hidden & copy_lines, "hidden tests left in the copy"
     assert "colab.research.google.com" in source.cells[0].source
     assert "colab.research.google.com" not in copy.cells[0].source, "the badge would open the solutions"
     assert copy.cells[0].source.startswith(source.cells[0].source.split("\n")[0])  # the title stays
@@ -92,34 +93,14 @@ def test_real_notebook_student_copy(path):
     assert copy.cells[runner.parameters_index(copy)].source == source.cells[runner.parameters_index(source)].source
 
 
-@pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks in notebooks/")
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_nbgrader_makes_the_same_copy(path):
-    """nbgrader's own ClearSolutions (defaults, metadata enforced) accepts the notebook and agrees with ours."""
-    from nbgrader.preprocessors import ClearSolutions
-
-    source = runner.read(path)
-    theirs, _ = ClearSolutions().preprocess(runner.read(path), {})
-    ours, _ = student.student_notebook(source, name=path.name)
-    assert [c.cell_type for c in ours.cells] == [c.cell_type for c in theirs.cells]
-    badge = re.compile(r"\n*\[!\[Open In Colab\].*\n*")
-    assert ours.cells[0].source == badge.sub("\n\n", theirs.cells[0].source, count=1).strip("\n")
-    for i, (a, b) in enumerate(zip(ours.cells[1:], theirs.cells[1:]), start=1):
-        assert a.source == b.source, f"cell {i} differs from nbgrader's"
-        assert a.metadata == b.metadata, f"cell {i} metadata differs from nbgrader's"
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks in notebooks/")
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_real_notebook_copy_stops_at_first_stub(path):
-    """The copy runs up to its first stub and stops there."""
-    copy, _ = student.student_notebook(runner.read(path), name=path.name)
-    first_stub = next(i for i, c in enumerate(copy.cells)
-                      if c.cell_type == "code" and "raise NotImplementedError()" in c.source)
-    with pytest.raises(runner.CellError) as e:
-        runner.execute(copy, cwd=path.parent, timeout=300)
-    assert e.value.index == first_stub and "NotImplementedError" in e.value.error
+def _hidden_tests(source):
+    """Lines of a cell's hidden tests."""
+    within = False
+    for line in source.splitlines():
+        if line.strip() in (student.BEGIN_HIDDEN, student.END_HIDDEN):
+            within = line.strip() == student.BEGIN_HIDDEN
+        elif within:
+            yield line
 
 
 def _lines(source, inside):
@@ -279,3 +260,83 @@ def test_unmarked_solution_cells_are_handled_like_nbgrader_source_cells(tmp_path
     cell = nbformat.read(str(made.target), as_version=4).cells[1]
     assert cell.metadata["nbgrader"]["solution"] is True
     assert cell.source == "# YOUR CODE HERE\nraise NotImplementedError()"
+
+
+# --- Hidden tests, nbgrader's cell rules, the badge and the course's nbgrader_config.py ----------
+
+def graded_notebook(tmp_path, check, name="graded.ipynb"):
+    """A task, its solution cell and its autograder test ``check``."""
+    test = nbformat.v4.new_code_cell(check, metadata={"nbgrader": student.test_metadata("test-secret", 2)})
+    solution = nbformat.v4.new_code_cell("### BEGIN SOLUTION\nsecret = 42\n### END SOLUTION",
+                                         metadata={"nbgrader": student.solution_metadata("solution-secret")})
+    return make_nb(tmp_path / name, [nbformat.v4.new_markdown_cell("**Task.** Compute it."), solution, test])
+
+
+def test_hidden_tests_are_stripped_and_locked(tmp_path):
+    src = graded_notebook(tmp_path, "assert secret > 0\n### BEGIN HIDDEN TESTS\nassert secret == 42\n"
+                                    "### END HIDDEN TESTS")
+    [made] = student.make_student_copies([src], tmp_path / "out")
+    assert made.tasks == 1
+    test = nbformat.read(str(made.target), as_version=4).cells[2]
+    assert test.source == "assert secret > 0"
+    assert test.metadata["editable"] is False and test.metadata["nbgrader"]["locked"] is True
+
+
+@pytest.mark.parametrize("check, message", [
+    ("### BEGIN HIDDEN TEST\nassert secret == 42\n### END HIDDEN TEST", "looks like a hidden-tests marker"),
+    ("###BEGIN HIDDEN TESTS\nassert secret == 42\n###END HIDDEN TESTS", "looks like a hidden-tests marker"),
+    ("# begin hidden tests\nassert secret == 42", "looks like a hidden-tests marker"),
+    ("### BEGIN HIDDEN TESTS\nassert secret == 42", "BEGIN HIDDEN TESTS at line 1 is never closed"),
+    ("assert secret\n### END HIDDEN TESTS", "END HIDDEN TESTS at line 2 without a matching"),
+    ("### BEGIN HIDDEN TESTS\n### BEGIN SOLUTION\nx\n### END SOLUTION\n### END HIDDEN TESTS", "nested"),
+])
+def test_bad_hidden_tests_are_errors(tmp_path, capsys, check, message):
+    src = graded_notebook(tmp_path, check)
+    code, err = run_cli(capsys, src, "--out", tmp_path / "out")
+    assert code == 2 and "graded.ipynb: cell 2" in err and message in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_hidden_tests_belong_in_a_code_cell(tmp_path, capsys):
+    src = make_nb(tmp_path / "md.ipynb", [nbformat.v4.new_markdown_cell(
+        "### BEGIN HIDDEN TESTS\nsecret\n### END HIDDEN TESTS")])
+    code, err = run_cli(capsys, src, "--out", tmp_path / "out")
+    assert code == 2 and "md.ipynb: cell 0, line 1: hidden tests in a markdown cell" in err
+
+
+@pytest.mark.parametrize("metadata, message", [
+    (student.solution_metadata("answer-1"), "Markdown solution cell is not marked as a grade cell"),
+    (student.answer_metadata("solution-secret", 1), "Duplicate grade id: solution-secret"),
+    ({k: v for k, v in student.answer_metadata("answer-1", 1).items() if k != "points"}, "does not have points"),
+])
+def test_cells_nbgrader_refuses_are_one_line_errors(tmp_path, capsys, metadata, message):
+    src = graded_notebook(tmp_path, "assert secret == 42")
+    nb = nbformat.read(str(src), as_version=4)
+    answer = nbformat.v4.new_markdown_cell("### BEGIN SOLUTION\nBecause.\n### END SOLUTION")
+    answer.metadata["nbgrader"] = metadata
+    nb.cells.append(answer)
+    nbformat.write(nb, str(src))
+    code, err = run_cli(capsys, src, "--out", tmp_path / "out")
+    assert code == 2 and "graded.ipynb: nbgrader refuses its cell metadata" in err and message in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_badge_is_dropped_from_markdown_cells_only():
+    badge = "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://x/y.ipynb)"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# Title\n\n{badge}\n\nText."),
+                                         nbformat.v4.new_code_cell(f"print({badge!r})")])
+    nb, _ = student.DropColabBadge().preprocess(nb, {})
+    assert nb.cells[0].source == "# Title\n\nText."
+    assert badge in nb.cells[1].source
+
+
+def test_the_course_config_gives_nbgrader_the_same_preprocessors():
+    """nbgrader_config.py hands nbgrader the list mnist-lab student runs, and a cell timeout."""
+    from nbgrader.converters import GenerateAssignment
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(Path(__file__).resolve().parents[1])).load_config()
+    assert config.GenerateAssignment.preprocessors == student.release_preprocessors()
+    assert student.release_preprocessors() == [*GenerateAssignment.class_traits()["preprocessors"].default(),
+                                               student.DropColabBadge]
+    assert 0 < config.Execute.timeout <= 600

@@ -6,9 +6,9 @@ stored outputs. Conventions of the series' notebooks:
 * a code cell tagged ``parameters`` holds the settings (``DATASET``,
   ``EPOCHS``, ...); :func:`execute` has papermill add a cell after it that
   sets new values;
-* a cell whose source contains ``# NBVAL_CHECK_OUTPUT`` keeps its outputs in
-  the committed notebook, and nbval compares them; every other output is
-  stripped (:func:`clean`);
+* a cell tagged ``nbval-check-output`` keeps its outputs in the committed
+  notebook, and nbval compares them; every other output is stripped
+  (:func:`clean`);
 * :func:`mnist_lab.train.report` attaches each run's numbers under the
   mimetype :data:`mnist_lab.RESULT_MIMETYPE`, which :func:`results` reads back.
 """
@@ -26,7 +26,7 @@ import nbformat
 from .. import RESULT_MIMETYPE, SAMPLE_MIMETYPE
 from . import atomic
 
-CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+CHECK_TAG = "nbval-check-output"  # nbval's cell tag
 KEEP_METADATA = ("kernelspec", "language_info", "colab")
 
 # papermill logs what a failed run's CellError says again (and the timeout/dead-kernel lines of its
@@ -44,13 +44,13 @@ def read(path: str | os.PathLike) -> nbformat.NotebookNode:
 
 def is_checked(cell) -> bool:
     """True for a code cell whose outputs nbval compares."""
-    return cell.cell_type == "code" and CHECK_MARK in cell.source
+    return cell.cell_type == "code" and CHECK_TAG in cell.get("metadata", {}).get("tags", [])
 
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Strip outputs except in checked cells, execution counts and run metadata.
 
-    Of a cell's metadata only ``tags`` and ``nbgrader`` (solution cells) stay.
+    Of a cell's metadata only ``tags`` and ``nbgrader`` (solution, answer and test cells) stay.
 
     Checked cells keep their outputs and are numbered 1, 2, ... (nbval wants
     an execution count on a cell with stored outputs). Returns the notebook
@@ -65,7 +65,7 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for i, cell in enumerate(nb.cells):
         tags, nbgrader = cell.get("metadata", {}).get("tags"), cell.get("metadata", {}).get("nbgrader")
         cell.metadata = {"tags": tags} if tags else {}
-        if nbgrader:  # nbgrader's cell metadata (solution cells): what makes the notebook an nbgrader source
+        if nbgrader:  # nbgrader's cell metadata (solutions, answers, tests): the notebook is an nbgrader source
             cell.metadata["nbgrader"] = nbgrader
         if not cell.get("id") or cell.id in seen:
             cell.id = next(f"cell-{i}-{n}" for n in range(len(nb.cells) + 1) if f"cell-{i}-{n}" not in taken)

@@ -1,20 +1,31 @@
-"""Student copies: the notebooks with every worked solution replaced by a stub.
+"""Student copies: nbgrader's release of the notebooks, made with or without a course folder.
 
-Solution regions use nbgrader's markers, in code or Markdown cells that carry
-nbgrader's solution-cell metadata::
+The notebooks are nbgrader source notebooks. Cells carry nbgrader's metadata:
 
-    ### BEGIN SOLUTION
-    predicted = probabilities.argmax(axis=1)
-    ### END SOLUTION
+* a **solution cell** holds code between nbgrader's markers, stripped for students::
 
-nbgrader's own preprocessors do the stripping (``ClearSolutions``: a code
-region becomes ``# YOUR CODE HERE`` / ``raise NotImplementedError()`` at the
-marker's indentation, a Markdown region ``YOUR ANSWER HERE``; ``ClearOutput``
-clears outputs), so a copy made here equals what nbgrader makes. Before
-that, every cell is checked more strictly than nbgrader does: a line that
-looks like a marker but is not exactly one would otherwise ship its solution
-to students. The Colab badge is dropped (it points at the solutions).
-Writing never follows a link and never replaces a file unless asked.
+      ### BEGIN SOLUTION
+      predicted = probabilities.argmax(axis=1)
+      ### END SOLUTION
+
+* a **written answer** (Markdown, or code an instructor reads) is a solution
+  cell with points, graded by hand;
+* an **autograder test** is a locked cell with points, the task's self-check;
+  it may hold hidden tests between ``### BEGIN HIDDEN TESTS`` and
+  ``### END HIDDEN TESTS``, which students never see and autograding runs.
+
+:func:`release_preprocessors` is nbgrader's own ``GenerateAssignment`` chain
+plus :class:`DropColabBadge` (the badge would open the notebook with its
+solutions). The course's ``nbgrader_config.py`` gives nbgrader this list, and
+:func:`student_notebook` runs it without a gradebook, so ``mnist-lab student``
+and ``nbgrader generate_assignment`` write the same copies: a code region
+becomes ``# YOUR CODE HERE`` / ``raise NotImplementedError()``, a Markdown
+region ``YOUR ANSWER HERE``, outputs and hidden tests are removed.
+
+Before that, every cell is checked more strictly than nbgrader does: a line
+that looks like a marker but is not exactly one would otherwise ship a
+solution or a hidden test to students. Writing never follows a link and
+never replaces a file unless asked.
 """
 
 from __future__ import annotations
@@ -26,18 +37,24 @@ import re
 from pathlib import Path
 
 import nbformat
+from nbgrader.converters import GenerateAssignment
+from nbgrader.nbgraderformat import MetadataValidator, ValidationError
+from nbgrader.preprocessors import NbGraderPreprocessor, SaveCells
 
 from . import runner
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
-_MARKER = re.compile(r"^(\s*)### (BEGIN|END) SOLUTION\s*$")
-_NEAR_MARKER = re.compile(r"(?<![a-z])(BEGIN|END)[\W_]*SOLUTION", re.IGNORECASE)  # not "weekend solution"
+BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
+END_HIDDEN = "### END HIDDEN TESTS"
+_MARKER = re.compile(r"^(\s*)### (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$")
+# not "weekend solution"; "END HIDDEN TEST" (no S) is a near miss
+_NEAR_MARKER = re.compile(r"(?<![a-z])(BEGIN|END)[\W_]*(SOLUTION|HIDDEN[\W_]*TESTS?)", re.IGNORECASE)
 _BADGE = re.compile(r"^\s*\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)\s*$", re.MULTILINE)
 
 
 class MarkerError(ValueError):
-    """A solution marker that is misspelt, unbalanced, nested or in a raw cell."""
+    """A solution or hidden-tests marker that is misspelt, unbalanced, nested or misplaced."""
 
 
 class OutputError(ValueError):
@@ -53,13 +70,34 @@ class StudentCopy:
 
 def is_marker(line: str) -> bool:
     """True for a line that is exactly a solution marker (indentation allowed)."""
-    return bool(_MARKER.match(line))
+    exact = _MARKER.match(line)
+    return bool(exact) and exact.group(3) == "SOLUTION"
 
 
 def solution_metadata(grade_id: str) -> dict:
-    """nbgrader's metadata for a solution cell that is not graded automatically."""
+    """nbgrader's metadata for a solution cell that earns no points by itself (its test cell does)."""
     return {"grade": False, "grade_id": grade_id, "locked": False, "schema_version": 3,
             "solution": True, "task": False}
+
+
+def answer_metadata(grade_id: str, points: float) -> dict:
+    """nbgrader's metadata for a written answer: a solution cell an instructor grades by hand."""
+    return {"grade": True, "grade_id": grade_id, "locked": False, "points": points, "schema_version": 3,
+            "solution": True, "task": False}
+
+
+def test_metadata(grade_id: str, points: float) -> dict:
+    """nbgrader's metadata for an autograder test: locked, and worth ``points`` if it runs without an error."""
+    return {"grade": True, "grade_id": grade_id, "locked": True, "points": points, "schema_version": 3,
+            "solution": False, "task": False}
+
+
+def role(cell) -> str | None:
+    """``"solution"``, ``"answer"``, ``"test"`` (see the metadata functions above), or None for any other cell."""
+    meta = cell.get("metadata", {}).get("nbgrader") or {}
+    if meta.get("solution"):
+        return "answer" if meta.get("grade") else "solution"
+    return "test" if meta.get("grade") else None
 
 
 def count_regions(source: str, cell_type: str, where: str = "cell") -> int:
@@ -67,44 +105,59 @@ def count_regions(source: str, cell_type: str, where: str = "cell") -> int:
 
     Raises :class:`MarkerError` naming ``where`` and the line for a near-miss
     (``###BEGIN SOLUTION``, lowercase, extra words...), a marker in a raw
-    cell, or a region that is nested, never closed or never opened.
+    cell, hidden tests outside a code cell, or a region that is nested,
+    never closed or never opened.
     """
-    regions, open_at = 0, None
+    regions, open_at, open_kind = 0, None, None
     for number, line in enumerate(source.splitlines(), start=1):
         exact = _MARKER.match(line)
         if not exact:
-            if _NEAR_MARKER.search(line):
-                raise MarkerError(f"{where}, line {number}: {line.strip()!r} looks like a solution marker but is "
-                                  f"not one; write exactly {BEGIN!r} or {END!r} alone on the line")
+            near = _NEAR_MARKER.search(line)
+            if near:
+                begin, end = (BEGIN, END) if near.group(2).upper() == "SOLUTION" else (BEGIN_HIDDEN, END_HIDDEN)
+                raise MarkerError(f"{where}, line {number}: {line.strip()!r} looks like a "
+                                  f"{'solution' if begin == BEGIN else 'hidden-tests'} marker but is not one; "
+                                  f"write exactly {begin!r} or {end!r} alone on the line")
             continue
+        which, kind = exact.group(2), exact.group(3)
+        begin, end = (BEGIN, END) if kind == "SOLUTION" else (BEGIN_HIDDEN, END_HIDDEN)
         if cell_type not in ("code", "markdown"):
             raise MarkerError(f"{where}, line {number}: solution marker in a {cell_type} cell; "
                               f"make the cell a Markdown or code cell")
-        if exact.group(2) == "BEGIN":
+        if kind != "SOLUTION" and cell_type != "code":
+            raise MarkerError(f"{where}, line {number}: hidden tests in a {cell_type} cell; "
+                              f"they belong in a code cell holding the task's test")
+        if which == "BEGIN":
             if open_at is not None:
-                raise MarkerError(f"{where}: nested {BEGIN} at line {number} "
+                raise MarkerError(f"{where}: nested {begin} at line {number} "
                                   f"(the region opened at line {open_at} is not closed)")
-            open_at = number
+            open_at, open_kind = number, kind
         else:
-            if open_at is None:
-                raise MarkerError(f"{where}: {END} at line {number} without a matching {BEGIN}")
-            open_at, regions = None, regions + 1
+            if open_at is None or open_kind != kind:
+                raise MarkerError(f"{where}: {end} at line {number} without a matching {begin}")
+            regions += kind == "SOLUTION"
+            open_at = None
     if open_at is not None:
-        raise MarkerError(f"{where}: {BEGIN} at line {open_at} is never closed")
+        begin = BEGIN if open_kind == "SOLUTION" else BEGIN_HIDDEN
+        raise MarkerError(f"{where}: {begin} at line {open_at} is never closed")
     return regions
 
 
 def mark_solution_cells(nb: nbformat.NotebookNode) -> int:
-    """Give every cell holding a solution region nbgrader's solution metadata; return how many changed.
+    """Give every cell holding a solution region nbgrader's metadata; return how many changed.
 
-    The ``grade_id`` is derived from the cell's id, so it is unique and stays
-    put when cells are inserted elsewhere.
+    A code cell becomes a solution cell, a Markdown cell a written answer worth
+    1 point (nbgrader grades every Markdown answer by hand). The ``grade_id``
+    is derived from the cell's id, so it is unique and stays put when cells
+    are inserted elsewhere.
     """
     changed = 0
     for i, cell in enumerate(nb.cells):
         if any(is_marker(line) for line in cell.source.splitlines()) and \
                 not cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.metadata["nbgrader"] = solution_metadata(f"solution-{cell.get('id') or i}")
+            grade_id = f"solution-{cell.get('id') or i}"
+            cell.metadata["nbgrader"] = (answer_metadata(grade_id, 1) if cell.cell_type == "markdown"
+                                         else solution_metadata(grade_id))
             changed += 1
     return changed
 
@@ -118,19 +171,44 @@ def validate(nb: nbformat.NotebookNode, name: str = "notebook") -> None:
         raise ValueError(f"{name}: not a valid notebook (at {where}: {e.message.splitlines()[0][:200]})") from None
 
 
-def student_notebook(nb: nbformat.NotebookNode, name: str = "notebook") -> tuple[nbformat.NotebookNode, int]:
-    """A student copy of ``nb`` and the number of solution regions removed."""
-    from nbgrader.preprocessors import ClearOutput, ClearSolutions
+def validate_grading(nb: nbformat.NotebookNode, name: str = "notebook") -> None:
+    """One-line :class:`ValueError` for cell metadata that nbgrader would refuse (e.g. a duplicate grade_id)."""
+    try:
+        MetadataValidator().validate_nb(nb)
+    except ValidationError as e:
+        raise ValueError(f"{name}: nbgrader refuses its cell metadata: {str(e).splitlines()[0][:200]}") from None
 
+
+class DropColabBadge(NbGraderPreprocessor):
+    """Remove the "Open In Colab" badge: in a student copy it would open the notebook with its solutions."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "markdown" and _BADGE.search(cell.source):
+            cell.source = re.sub(r"\n{3,}", "\n\n", _BADGE.sub("", cell.source)).strip("\n")
+        return cell, resources
+
+
+def release_preprocessors() -> list:
+    """nbgrader's ``GenerateAssignment`` preprocessors, then :class:`DropColabBadge` (set in nbgrader_config.py)."""
+    return [*GenerateAssignment.class_traits()["preprocessors"].default(), DropColabBadge]
+
+
+def student_notebook(nb: nbformat.NotebookNode, name: str = "notebook") -> tuple[nbformat.NotebookNode, int]:
+    """A student copy of ``nb``, as ``nbgrader generate_assignment`` makes it, and the number of solution regions.
+
+    Runs :func:`release_preprocessors` except ``SaveCells``, which only stores
+    the cells in nbgrader's gradebook.
+    """
     validate(nb, name)
     total = sum(count_regions(cell.source, cell.cell_type, where=f"{name}: cell {i}")
                 for i, cell in enumerate(nb.cells))
     nb = copy.deepcopy(nb)
     mark_solution_cells(nb)
-    nb, _ = ClearSolutions().preprocess(nb, {})
-    nb, _ = ClearOutput().preprocess(nb, {})
-    if nb.cells and nb.cells[0].cell_type == "markdown":
-        nb.cells[0].source = re.sub(r"\n{3,}", "\n\n", _BADGE.sub("", nb.cells[0].source)).strip("\n")
+    validate_grading(nb, name)
+    resources = {}
+    for preprocessor in release_preprocessors():
+        if preprocessor is not SaveCells:
+            nb, resources = preprocessor().preprocess(nb, resources)
     nbformat.validate(nb)
     return nb, total
 
