@@ -466,7 +466,8 @@ def test_run_replaces_its_copy_on_every_save(tmp_path):
 def test_a_missing_extra_is_named_in_one_line(lessons, tmp_path, capsys, monkeypatch, argv, module, extra):
     """As after `pip install mnist-lab` without extras: the command names the extra to install."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setitem(sys.modules, module, None)   # import raises ModuleNotFoundError, as if not installed
+    for name in [module, *(n for n in sys.modules if n.startswith(module + "."))]:   # also if imported before
+        monkeypatch.setitem(sys.modules, name, None)   # import raises ModuleNotFoundError, as if not installed
     argv = [a.format(nb=lessons[0], tmp=tmp_path) for a in argv]
     assert main(argv) == EXIT_USAGE
     err = capsys.readouterr().err
