@@ -84,6 +84,15 @@ def test_run_table_failure_and_outputs(lessons, tmp_path, capsys, monkeypatch):
     assert main(["run", str(ok), "--out", str(out), "--force"]) == 0
 
 
+def test_a_long_error_is_cut_in_the_table():
+    """A cell's whole error (a data-not-found message runs to 600 characters) would widen every row."""
+    error = "FAILED at cell 6: DataNotFoundError: mnist not found; " + "tried this and that; " * 30
+    lines = cli._table([["01_data.ipynb", error, "5 s"], ["02_ok.ipynb", "ok", "7 s"]],
+                       ["notebook", "status", "time"]).splitlines()
+    assert max(map(len, lines)) < 140
+    assert lines[2].split("  ")[1].startswith("FAILED at cell 6: DataNotFoundError") and "…" in lines[2]
+
+
 @pytest.mark.slow
 def test_run_talks_to_its_kernel_over_private_unix_sockets(lessons, tmp_path, capfd, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -113,7 +113,12 @@ def _headline(records: list[dict]) -> str:
     return f"{100 * r['best_val_accuracy']:.2f}% val ({r['name']})"
 
 
+TABLE_CELL = 100   # a longer cell (a long error) is cut in the table; run.json keeps it whole
+
+
 def _table(rows: list[list[str]], header: list[str]) -> str:
+    cut = lambda cell: cell if len(cell) <= TABLE_CELL else cell[:TABLE_CELL - 1] + "…"  # noqa: E731
+    rows = [[cut(str(c)) for c in row] for row in rows]
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
@@ -253,7 +258,7 @@ def cmd_run(args) -> int:
         print("mnist-lab run: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     print("\n".join([_table(rows, header), *_notes(profile.is_quick(), sampled, sample)]))
-    print(f"executed copies and their record ({provenance.RUN_FILE}) in {out}")
+    print(f"executed copies and their record ({provenance.RUN_FILE}, with each error whole) in {out}")
     return EXIT_FAILED if failed else EXIT_OK
 
 
