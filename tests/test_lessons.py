@@ -98,6 +98,11 @@ CLAIMS = [
     ("09", "{:.3f} on the {:,} of the complete MNIST", lambda n: (100 / complete_split(n)[1], complete_split(n)[1])),
     ("09", "about {:.2f} points at 99% on the {:,}",
      lambda n: (100 * math.sqrt(0.99 * 0.01 / complete_split(n)[1]), complete_split(n)[1])),
+    ("03", "about {:.2f} points on the {:,} validation images and {:.2f} points on the {:,} test images",
+     lambda n: (100 * math.sqrt(0.98 * 0.02 / complete_split(n)[1]), complete_split(n)[1],
+                100 * math.sqrt(0.98 * 0.02 / MNIST_TEST), MNIST_TEST)),
+    ("10", "makes {:,} full steps per epoch over the same 60,000",
+     lambda n: MNIST_TRAIN // parameters(n)["BATCH_PER_REPLICA"]),
 ]
 
 
@@ -169,3 +174,70 @@ def test_intro_states_the_measured_accuracy(path):
         return
     assert said, f"{path.name}: the introduction does not say what test accuracy to expect"
     assert said.group(1) == f"{100 * statistics.mean(r['test_accuracy'] for r in final):.1f}"
+
+
+# --- what the text says about the notebooks' runs on the complete MNIST ------------------------------
+
+STORE = json.loads((ROOT / "docs" / "results.json").read_text())["notebooks"]
+
+
+def final(number):
+    """The final records (with a test accuracy) of notebook ``number``'s complete-MNIST runs."""
+    return results.final_records(STORE[number])
+
+
+def scores_of(number):
+    """(test %, best validation %) of the notebook's one final model."""
+    (record,) = final(number)
+    return 100 * record["test_accuracy"], 100 * record["best_val_accuracy"]
+
+
+def above_validation():
+    """For each notebook with final models: did every one score higher on the test set than on validation?"""
+    return {n: all(r["test_accuracy"] > r["best_val_accuracy"] for r in final(n)) for n in STORE if final(n)}
+
+
+def chosen_name(number):
+    (record,) = final(number)
+    return record["name"]
+
+
+RUN_CLAIMS = [
+    ("03", "{:.2f}% on the test set against {:.2f}% on the validation images", lambda: scores_of("03")),
+    ("06", "{:.2f}% on the test set against {:.2f}% on the validation images", lambda: scores_of("06")),
+    ("03", "the chosen network ({} with the worked solution's candidates)", lambda: chosen_name("03").split()[0]),
+    ("04", "(with the complete MNIST, {})", lambda: chosen_name("03").split()[0]),
+]
+# (notebook, sentence in its markdown, what must hold in docs/results.json for the sentence to be true)
+RUN_FACTS = [
+    ("03", "in most notebooks of this course the test accuracy ends up slightly *above* the best validation accuracy",
+     lambda: sum(above_validation().values()) > len(above_validation()) / 2),
+    ("09", "as in most notebooks of this course",
+     lambda: sum(above_validation().values()) > len(above_validation()) / 2),
+    ("09", "each of the three seeds scored higher on the test set than its kept epoch",
+     lambda: len(final("09")) == 3 and above_validation()["09"]),
+    ("06", "With the complete MNIST it came out slightly higher", lambda: above_validation()["06"]),
+    ("06", "for the 'same'-padding candidate", lambda: chosen_name("06").startswith("same padding")),
+    ("07", "with the complete MNIST that is the one the validation set chose",
+     lambda: chosen_name("06").startswith("same padding")),
+]
+
+
+@pytest.mark.parametrize("number, template, compute", RUN_CLAIMS, ids=[f"{c[0]}:{c[1][:30]}" for c in RUN_CLAIMS])
+def test_figures_of_the_runs_follow_docs_results(number, template, compute):
+    value = compute()
+    quoted = template.format(*value) if isinstance(value, tuple) else template.format(value)
+    assert quoted in markdown(number), f"notebook {number} should say {quoted!r} (docs/results.json)"
+
+
+@pytest.mark.parametrize("number, sentence, holds", RUN_FACTS, ids=[f"{c[0]}:{c[1][:30]}" for c in RUN_FACTS])
+def test_statements_about_the_runs_hold_in_docs_results(number, sentence, holds):
+    assert sentence in markdown(number), f"notebook {number} no longer says {sentence!r}: update RUN_FACTS"
+    assert holds(), f"notebook {number} says {sentence!r}, which docs/results.json does not bear out"
+
+
+def test_test_accuracy_is_not_said_to_fall_below_validation():
+    """The complete-MNIST runs scored higher on the test set than on validation in most notebooks."""
+    wrong = re.compile(r"test accuracy (is usually|a little) below|pull the test accuracy \*\*below", re.IGNORECASE)
+    hits = [f"{n}: {m.group()}" for n in NOTEBOOKS for m in wrong.finditer(markdown(n))]
+    assert not hits, hits
