@@ -1,4 +1,4 @@
-"""Counting a classifier's mistakes: the confusion matrix and the most frequent confusions.
+"""Counting a classifier's mistakes: the confusion matrix, the most frequent confusions, and where two models differ.
 
 Predictions may be class numbers (N,) or probabilities (N, classes), read as their arg-max.
 """
@@ -10,7 +10,7 @@ import numpy as np
 from . import data
 from ._tf import tf
 
-__all__ = ["confusion_matrix", "most_confused", "class_numbers"]
+__all__ = ["confusion_matrix", "most_confused", "paired_counts", "class_numbers"]
 
 
 def class_numbers(values, n, name="predictions"):
@@ -68,3 +68,16 @@ def most_confused(labels, predictions, k=5):
     pairs = [(int(t), int(q), int(counts[t, q])) for t, q in zip(*np.nonzero(counts))]
     pairs.sort(key=lambda pair: (-pair[2], pair[0], pair[1]))
     return pairs[:k]
+
+
+def paired_counts(labels, predictions_a, predictions_b):
+    """(only_a, only_b): how many images only model a gets right, and only model b, of the same images.
+
+    Images both get right or both get wrong say nothing about which model is better; the accuracy
+    gap is exactly ``(only_a - only_b) / n``. If the two were equally good, ``only_a - only_b`` would
+    be 0 give or take about ``sqrt(only_a + only_b)`` (McNemar's test).
+    """
+    y, a, _ = _check_pairs(labels, predictions_a)
+    b = class_numbers(predictions_b, len(y), "predictions_b")
+    right_a, right_b = a == y, b == y
+    return int(np.sum(right_a & ~right_b)), int(np.sum(right_b & ~right_a))

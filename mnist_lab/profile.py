@@ -29,3 +29,11 @@ def shrink(epochs: int, train_size: int | None = None) -> tuple[int, int | None]
     print(f"Quick profile ({QUICK_ENV}=1): {min(epochs, QUICK_EPOCHS)} epochs, "
           f"at most {small:,} training images. Unset {QUICK_ENV} for the real settings.")
     return min(epochs, QUICK_EPOCHS), small
+
+
+def note_if_quick() -> None:
+    """In the quick profile, say under a result that it comes from the quick profile: its accuracies look broken."""
+    if is_quick():
+        print(f"Quick profile ({QUICK_ENV}=1): the accuracies above come from at most {QUICK_EPOCHS} epochs on at most "
+              f"{QUICK_TRAIN_SIZE:,} training images, far below what the notebook's own settings reach. "
+              f"Unset {QUICK_ENV} for those.")

@@ -241,3 +241,27 @@ def test_test_accuracy_is_not_said_to_fall_below_validation():
     wrong = re.compile(r"test accuracy (is usually|a little) below|pull the test accuracy \*\*below", re.IGNORECASE)
     hits = [f"{n}: {m.group()}" for n in NOTEBOOKS for m in wrong.finditer(markdown(n))]
     assert not hits, hits
+
+
+TEST_ACCURACY = re.compile(r"\bx_test")
+
+
+@by_name
+def test_headline_accuracies_say_when_they_come_from_the_quick_profile(path):
+    """A few epochs on 1,000 images score far below the text's figures: the cell printing the test accuracy says why."""
+    cells = [(i, c.source) for i, c in enumerate(runner.read(path).cells)
+             if c.cell_type == "code" and TEST_ACCURACY.search(c.source) and "test_acc" in c.source]
+    if path.name[:2] in STORE and final(path.name[:2]):
+        assert cells, f"{path.name}: no cell computes the test accuracy"
+    missing = [i for i, source in cells if "profile.note_if_quick()" not in source]
+    assert not missing, f"{path.name}: cells {missing} print a test accuracy without profile.note_if_quick()"
+
+
+def test_a_gap_between_two_models_is_judged_on_the_images_where_they_disagree():
+    """Two models scored on the same images: the noise of their gap is sqrt(b + c) (McNemar), not one accuracy's."""
+    for number in ("08", "09"):
+        code = "\n".join(c.source for c in runner.read(NOTEBOOKS[number]).cells if c.cell_type == "code")
+        assert "metrics.paired_counts(" in code and "McNemar" in markdown(number), number
+    wrong = re.compile(r"by more than one standard error|gap against the chance spread", re.IGNORECASE)
+    hits = [f"{n}: {m.group()}" for n in NOTEBOOKS for m in wrong.finditer(markdown(n))]
+    assert not hits, hits

@@ -49,6 +49,24 @@ def test_most_confused_sorted_by_count_without_diagonal():
     assert all(type(v) is int for triple in metrics.most_confused(LABELS, PREDICTIONS) for v in triple)
 
 
+def test_paired_counts_count_the_images_where_the_two_models_disagree():
+    labels = [0, 1, 2, 3, 4, 5]
+    a = [0, 1, 2, 9, 9, 9]   # right on 0, 1, 2
+    b = [0, 9, 9, 3, 4, 9]   # right on 0, 3, 4
+    assert metrics.paired_counts(labels, a, b) == (2, 2)
+    assert metrics.paired_counts(labels, a, labels) == (0, 3)
+
+
+def test_paired_counts_give_the_accuracy_gap_and_read_probabilities():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 500)
+    a = np.where(rng.random(500) < 0.9, labels, (labels + 1) % 10)
+    b = np.where(rng.random(500) < 0.8, labels, (labels + 3) % 10)
+    only_a, only_b = metrics.paired_counts(labels, np.eye(10)[a], b)
+    assert only_a - only_b == np.sum(a == labels) - np.sum(b == labels)
+    assert only_a == np.sum((a == labels) & (b != labels))
+
+
 def test_class_numbers_from_classes_or_probabilities():
     np.testing.assert_array_equal(metrics.class_numbers([[0.1, 0.9], [0.8, 0.2]], 2), [1, 0])
     np.testing.assert_array_equal(metrics.class_numbers(np.array([2.0, 1.0]), 2), [2, 1])
@@ -63,6 +81,8 @@ def test_class_numbers_from_classes_or_probabilities():
     (lambda: metrics.confusion_matrix(3, [3]), "labels must be a 1-D array"),
     (lambda: metrics.confusion_matrix([0, 1], [0.5, 1.0]), "whole class numbers"),
     (lambda: metrics.most_confused([0], [1], k=0), "k must be a positive integer"),
+    (lambda: metrics.paired_counts([0, 1, 2], [0, 1, 2], [0, 1]), r"predictions_b must have length 3"),
+    (lambda: metrics.paired_counts([0, 1], [0, 1, 2], [0, 1]), r"predictions must have length 2"),
 ])
 def test_bad_input_gives_a_clear_one_line_error(call, expected):
     with pytest.raises(ValueError, match=expected) as info:

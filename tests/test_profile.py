@@ -10,6 +10,7 @@ def test_full_profile_keeps_settings(monkeypatch, capsys):
     assert not profile.is_quick()
     assert profile.shrink(100, None) == (100, None)
     assert profile.shrink(100, 3000) == (100, 3000)
+    profile.note_if_quick()
     assert capsys.readouterr().out == ""
 
 
@@ -20,6 +21,10 @@ def test_quick_profile_shrinks(monkeypatch, capsys, value):
     assert profile.shrink(100, None) == (profile.QUICK_EPOCHS, profile.QUICK_TRAIN_SIZE)
     assert profile.shrink(1, 200) == (1, 200)
     assert "Quick profile" in capsys.readouterr().out
+    profile.note_if_quick()
+    note = capsys.readouterr().out
+    assert note.startswith(f"Quick profile ({profile.QUICK_ENV}=1): the accuracies above") and note.count("\n") == 1
+    assert f"{profile.QUICK_EPOCHS} epochs" in note and f"{profile.QUICK_TRAIN_SIZE:,} training images" in note
 
 
 @pytest.mark.parametrize("value", ["", "0", "false", "no"])
