@@ -136,7 +136,10 @@ def _conv_outputs(model, image, convs):
 
 
 def plot_feature_maps(model, image, n=8, title=None, fig=None):
-    """Show the first `n` feature maps of each Conv2D layer for ONE digit, scaled like the training data."""
+    """Show the first `n` feature maps of each Conv2D layer for ONE digit, scaled like the training data.
+
+    A layer with more maps than shown says so in its row label ("first 8 of 16").
+    """
     if not isinstance(model, keras.Model):
         raise ValueError(f"model must be a keras Model; got {type(model).__name__}")
     if not model.built:
@@ -166,8 +169,11 @@ def plot_feature_maps(model, image, n=8, title=None, fig=None):
             ax.set(xticks=[], yticks=[])
             if col == 0:
                 h, w, c = fmap.shape
-                ax.set_ylabel(f"{layer.name}\n{h}x{w}x{c}", fontsize=9)
+                shown = f"\nfirst {ncols} of {c}" if c > ncols else ""
+                ax.set_ylabel(f"{layer.name}\n{h}x{w}x{c}{shown}", fontsize=9)
             if row == 0:
                 ax.set_title(f"map {col}", fontsize=8, pad=2)
-    fig.suptitle(title or f"Feature maps of one digit through {rows} conv layer(s)")
+    some = any(m.shape[-1] > ncols for m in maps)
+    fig.suptitle(title or f"Feature maps of one digit through {rows} conv layer(s)"
+                 + (f", at most {ncols} maps per layer" if some else ""))
     return fig

@@ -251,28 +251,37 @@ def plot_confusion_matrix(labels, predictions, class_names=None, title=None, ax=
 # Comparing runs
 # --------------------------------------------------------------------------
 
-def plot_histories(histories, metric="val_accuracy", title=None, ax=None):
+def plot_histories(histories, metric="val_accuracy", title=None, ax=None, training=False):
     """Compare training runs (name -> History, history dict or Run): one line of `metric` per run.
 
     The legend gives each run's best value: the minimum for losses, the maximum otherwise.
+    ``training=True`` (for a validation metric such as ``"val_loss"``) also draws each run's training
+    curve, dashed, in the colour of its validation curve, so the two curves of one network pair up.
     """
     if not isinstance(histories, dict) or not histories:
         raise ValueError("histories must be a non-empty dict: name -> History or history dict")
+    if training and not metric.startswith("val_"):
+        raise ValueError(f"training=True pairs a validation metric with its training one: "
+                         f"use e.g. metric='val_{metric}', got {metric!r}")
     lower_is_better = "loss" in metric
     _, ax, drawn_on = _drawing.axes(ax, (8, 4.5))
-    for name, history in histories.items():
+    for i, (name, history) in enumerate(histories.items()):
         record = getattr(history, "history", history)
         if not isinstance(record, dict):
             raise ValueError(f"run {name!r}: expected a keras History or a dict of lists; "
                              f"got {type(history).__name__}")
-        if metric not in record:
-            raise ValueError(f"run {name!r} has no {metric!r}; it has {sorted(record)}")
-        values = np.asarray(record[metric], dtype=float)
-        best = values.min() if lower_is_better else values.max()
-        ax.plot(np.arange(1, len(values) + 1), values, "o-", markersize=4,
-                label=f"{name} (best {best:.4f})")
+        curves = [(metric, "-", name)]
+        if training:
+            curves = [(metric, "-", f"{name}, validation"), (metric[len("val_"):], "--", f"{name}, training")]
+        for key, style, label in curves:
+            if key not in record:
+                raise ValueError(f"run {name!r} has no {key!r}; it has {sorted(record)}")
+            values = np.asarray(record[key], dtype=float)
+            best = values.min() if lower_is_better else values.max()
+            ax.plot(np.arange(1, len(values) + 1), values, marker="o", linestyle=style, markersize=4,
+                    color=f"C{i % 10}", label=f"{label} (best {best:.4f})")
     ax.set_xlabel("epoch")
-    ax.set_ylabel(metric.replace("_", " "))
+    ax.set_ylabel(metric[len("val_"):].replace("_", " ") if training else metric.replace("_", " "))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend(title="run", loc="best")

@@ -303,7 +303,8 @@ def test_plot_feature_maps_one_row_per_conv_layer(digits):
     model = small_cnn()
     fig = plot.plot_feature_maps(model, x[0] / 255.0, n=3)
     row_labels = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]
-    assert row_labels == ["conv_a\n26x26x6", "conv_b\n11x11x4"]
+    assert row_labels == ["conv_a\n26x26x6\nfirst 3 of 6", "conv_b\n11x11x4\nfirst 3 of 4"]  # says what it leaves out
+    assert "at most 3 maps per layer" in fig.get_suptitle()
     assert len(image_axes(fig)) == 1 + 3 + 3  # the input, then 3 maps per layer
     assert fig.axes[0].get_title() == "input"
     expected = keras.Model(model.inputs[0], model.get_layer("conv_a").output)(
@@ -320,7 +321,9 @@ def test_plot_feature_maps_needs_a_built_model(digits):
     model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x[:8, :, :, None] / 255.0, y[:8], epochs=1, verbose=0)  # builds it
     fig = plot.plot_feature_maps(model, x[0] / 255.0)
-    assert len([ax for ax in fig.axes if ax.get_ylabel()]) == 1
+    (label,) = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]
+    assert label.endswith("\n26x26x2")  # both maps shown: nothing left out to mention
+    assert "at most" not in fig.get_suptitle()
 
 
 # --------------------------------------------------------------------------
@@ -342,6 +345,20 @@ def test_plot_histories_one_line_per_run_with_best_value():
     labels = [t.get_text() for t in
               plot.plot_histories(runs, metric="val_loss").axes[0].get_legend().get_texts()]
     assert labels == ["relu (best 0.2000)", "sigmoid (best 0.5000)"]  # lowest loss
+
+
+def test_plot_histories_pairs_each_runs_training_and_validation_curves_by_colour():
+    runs = {"a": {"loss": [0.5, 0.1], "val_loss": [0.6, 0.4]}, "b": {"loss": [0.7, 0.3], "val_loss": [0.8, 0.5]}}
+    (ax,) = plot.plot_histories(runs, metric="val_loss", training=True).axes
+    lines = {line.get_label(): line for line in ax.lines}
+    assert list(lines) == ["a, validation (best 0.4000)", "a, training (best 0.1000)",
+                           "b, validation (best 0.5000)", "b, training (best 0.3000)"]
+    first, first_training, second, second_training = (line.get_color() for line in ax.lines)
+    assert same_color(first, first_training) and same_color(second, second_training)
+    assert not same_color(first, second)
+    assert [line.get_linestyle() for line in ax.lines] == ["-", "--", "-", "--"]
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), [0.5, 0.1])
+    assert ax.get_ylabel() == "loss"
 
 
 # --------------------------------------------------------------------------
@@ -369,6 +386,8 @@ FIVE = np.arange(5)
     (lambda: plot.plot_filters(np.zeros((3, 3, 4))), "Conv2D kernel"),
     (lambda: plot.plot_feature_maps(small_cnn(), GOOD), "ONE digit"),
     (lambda: plot.plot_histories({"a": {"loss": [1.0]}}), "has no 'val_accuracy'"),
+    (lambda: plot.plot_histories({"a": {"loss": [1.0]}}, metric="loss", training=True), "metric='val_loss'"),
+    (lambda: plot.plot_histories({"a": {"val_loss": [1.0]}}, metric="val_loss", training=True), "has no 'loss'"),
     (lambda: plot.plot_learning_rate(0.1, 5), "schedule must be a function"),
 ])
 def test_bad_input_gives_a_clear_one_line_error(call, expected):
