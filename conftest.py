@@ -26,8 +26,16 @@ def pytest_collectstart(collector):
                                    RESULT_MIMETYPE, SAMPLE_MIMETYPE)
 
 
+# Files that take minutes, longest first. The test workers are handed whole files in collection order,
+# so starting with these keeps both busy to the end instead of leaving one to finish a long file alone.
+LONGEST = ("test_nbgrader_own_answers.py", "test_nbgrader_dense.py", "test_nbgrader_batchnorm.py",
+           "test_nbgrader_augmentation.py", "09_data_augmentation.ipynb", "08_batch_normalization.ipynb")
+
+
 def pytest_collection_modifyitems(items):
-    """Every notebook cell that nbval runs is slow: it needs a kernel and trains."""
+    """Every notebook cell that nbval runs is slow: it needs a kernel and trains. Long files go first."""
     for item in items:
         if item.path.suffix == ".ipynb":
             item.add_marker(pytest.mark.slow)
+    rank = {name: i for i, name in enumerate(LONGEST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST)))   # stable: cells keep their order
