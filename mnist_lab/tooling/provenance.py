@@ -49,23 +49,6 @@ def command_line(arguments: list[str]) -> str:
     return shlex.join(["mnist-lab", *arguments])
 
 
-def data_files(name: str) -> list[Path]:
-    """The files :func:`mnist_lab.data.load_data` reads for ``name``, in the order it looks; [] if none."""
-    data.check_name(name)
-    folder = data._env_folder(name)
-    if folder is None and name in data.DEBIAN_DIRS and data.has_idx_files(data.DEBIAN_DIRS[name]):
-        folder = data.DEBIAN_DIRS[name]
-    if folder is not None:
-        found = [data._idx_file(folder, stem) for pair in data.IDX_NAMES.values() for stem in pair]
-        return [p for p in found if p is not None]
-    cached = data._keras_cache_path(name)
-    if cached.is_file():
-        return [cached]
-    if cached.is_dir():
-        return sorted(p for p in cached.iterdir() if p.is_file())
-    return []
-
-
 def _digests(path: Path) -> dict:
     md5, sha256 = hashlib.md5(), hashlib.sha256()
     with open(path, "rb") as f:
@@ -73,13 +56,6 @@ def _digests(path: Path) -> dict:
             md5.update(block)
             sha256.update(block)
     return {"bytes": path.stat().st_size, "md5": md5.hexdigest(), "sha256": sha256.hexdigest()}
-
-
-def _decode(files: list[Path]) -> tuple[data.Split, data.Split]:
-    """The arrays :func:`mnist_lab.data.load_data` makes of ``files``: Keras' ``mnist.npz``, or a folder of IDX files."""
-    if files[0].suffix == ".npz":
-        return data.read_npz(files[0])
-    return data.load_idx_folder(files[0].parent)
 
 
 def array_checksums(splits: tuple[data.Split, data.Split]) -> dict:
@@ -90,17 +66,22 @@ def array_checksums(splits: tuple[data.Split, data.Split]) -> dict:
             for name, a in arrays.items()}
 
 
-def describe_data(name: str) -> dict:
-    """Name, folder, file checksums, image counts and array checksums of the data a run reads.
+def describe_data(name: str, data_dir: str | os.PathLike | None = None, *, allow_sample: bool = False) -> dict:
+    """Where :func:`mnist_lab.data.load_data` reads ``name`` (same arguments), its files, counts and checksums.
 
-    Data that cannot be decoded gets its reason in ``problem`` instead of counts: the run itself will say more.
+    ``source`` is the place in the search order (:func:`mnist_lab.data.find_data`); ``offline_fallback``,
+    when present, the stand-in used if Keras can neither read its cache nor download. Data that cannot
+    be decoded gets its reason in ``problem`` instead of counts: the run itself will say more.
     """
-    files = data_files(name)
-    described = {"name": name, "folder": str(files[0].parent) if files else None,
+    source = data.find_data(name, data_dir, allow_sample=allow_sample)
+    files = source.files()
+    described = {"name": name, "source": source.kind, "folder": str(files[0].parent) if files else None,
                  "files": {p.name: _digests(p) for p in files}}
+    if source.fallback:
+        described["offline_fallback"] = source.fallback
     if files:
         try:
-            splits = _decode(files)
+            splits = source.read()
         except (OSError, ValueError) as e:
             described["problem"] = str(e)
         else:
@@ -133,7 +114,7 @@ def header(dataset: str, quick: bool, arguments: list[str], code: Iterable[str |
     states = [git_commit(folder) for folder in {Path(f).resolve() for f in code} or {Path(__file__).resolve().parent}]
     state = states[0] if all(s == states[0] for s in states) else {"commit": None, "dirty": None}
     return {"command": command_line(arguments), "environment": settings, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            **state, "quick": quick, "data": describe_data(dataset), "machine": machine()}
+            **state, "quick": quick, "data": describe_data(dataset, allow_sample=quick), "machine": machine()}
 
 
 @contextlib.contextmanager
