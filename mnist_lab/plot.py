@@ -2,8 +2,10 @@
 
 Every function draws into a new matplotlib Figure (not through ``pyplot``, so none is left open or
 drawn twice) and returns it; pass ``ax=`` (one-panel pictures) or an empty ``fig=`` (several panels)
-to draw into your own, which is then returned. Images may be uint8 0..255 or float 0..1; predictions
-may be classes or probabilities, as in :mod:`mnist_lab.metrics`.
+to draw into your own, which is then returned. :func:`plot_confusion_matrix` returns its Axes either
+way (its picture is ``.figure``), as scikit-learn's confusion-matrix display keeps ``ax_``. Images
+may be uint8 0..255 or float 0..1; predictions may be classes or probabilities, as in
+:mod:`mnist_lab.metrics`.
 """
 
 import math
@@ -211,7 +213,10 @@ def plot_learning_rate(schedule, epochs, title=None, initial_learning_rate=None,
 # --------------------------------------------------------------------------
 
 def plot_confusion_matrix(labels, predictions, class_names=None, title=None, ax=None):
-    """Draw the confusion matrix with its counts; the three most frequent mistakes are framed in red."""
+    """Draw the confusion matrix with its counts; the three most frequent mistakes are framed in red.
+
+    Returns the matrix's Axes, ``ax`` if given, else one in a new Figure: show it with ``.figure``.
+    """
     num_classes = None if class_names is None else len(class_names)
     counts = metrics.confusion_matrix(labels, predictions, num_classes=num_classes)
     num_classes = len(counts)
@@ -244,7 +249,7 @@ def plot_confusion_matrix(labels, predictions, class_names=None, title=None, ax=
     else:
         ax.set_title(heading, fontsize=10)
         fig.suptitle(title or "Confusion matrix")
-    return drawn_on
+    return ax
 
 
 # --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.axes import Axes
 from matplotlib.colors import same_color
 from matplotlib.figure import Figure, SubFigure
 
@@ -241,8 +242,9 @@ PREDICTIONS = [0, 1, 1, 1, 2, 0, 0, 1]
 
 
 def test_plot_confusion_matrix_writes_counts_and_names_mistakes():
-    fig = plot.plot_confusion_matrix(LABELS, PREDICTIONS, class_names=["zero", "one", "two"])
-    ax = image_axes(fig)[0]
+    ax = plot.plot_confusion_matrix(LABELS, PREDICTIONS, class_names=["zero", "one", "two"])
+    assert isinstance(ax, Axes) and image_axes(ax.figure) == [ax]   # its own Figure, with a colour bar beside
+    assert len(ax.figure.axes) == 2 and ax.figure.get_suptitle() == "Confusion matrix"
     np.testing.assert_array_equal(ax.images[0].get_array(),
                                   metrics.confusion_matrix(LABELS, PREDICTIONS, 3))
     cells = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text()
@@ -410,7 +412,7 @@ def test_every_figure_renders_to_png(digits, tmp_path):
         "errors": plot.plot_errors(x, y, probabilities),
         "no_errors": plot.plot_errors(x, y, np.eye(10)[y]),
         "learning_rate": plot.plot_learning_rate(lambda e: 0.1 / (1 + e), 10),
-        "confusion": plot.plot_confusion_matrix(y, probabilities),
+        "confusion": plot.plot_confusion_matrix(y, probabilities).figure,
         "templates": plot.plot_weight_templates(np.ones((784, 10))),
         "filters": plot.plot_filters(cnn.layers[0]),
         "feature_maps": plot.plot_feature_maps(cnn, x[0] / 255.0),
