@@ -17,7 +17,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from mnist_lab import idx, models, train
+from mnist_lab import idx, models, recipes, series, train
 from mnist_lab.tooling import bench, cli, provenance, publish, runner
 from mnist_lab.tooling.lessons import notebooks as lesson_notebooks
 from mnist_lab.tooling.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, main
@@ -360,13 +360,13 @@ def test_run_stops_cleanly_on_a_signal(tmp_path, signum, repeat):
 
 
 def test_markdown_table_statistics():
-    stage = bench.STAGES[0]
+    stage = recipes.STAGES[0]
     runs = [train.RunRecord(stage.name, 7850, 3, 0.5, v, 3, test_accuracy=t, images_per_second=1000.0)
             for v, t in [(0.90, 0.88), (0.92, 0.90)]]
-    result = bench.StageResult(stage, runs)
+    result = series.StageResult(stage, runs)
     row = result.row()
     assert row[5] == "91.00%" and row[6] == f"89.00% ± {100 * np.std([0.88, 0.90], ddof=1):.2f}"
-    table = bench.markdown_table([result])
+    table = series.markdown_table([result])
     assert table.splitlines()[0].startswith("| stage | notebook | parameters")
     assert len(table.splitlines()) == 3
 
@@ -374,10 +374,10 @@ def test_markdown_table_statistics():
 def test_plot_stages_draws_accuracy_and_speed_per_stage():
     from matplotlib.figure import Figure
 
-    results = [bench.StageResult(stage, [train.RunRecord(stage.name, 10, 3, seconds, 0.9, 3, test_accuracy=t,
+    results = [series.StageResult(stage, [train.RunRecord(stage.name, 10, 3, seconds, 0.9, 3, test_accuracy=t,
                                                          images_per_second=1000.0)
                                          for t in tests])
-               for stage, seconds, tests in [(bench.STAGES[0], 0.5, [0.90, 0.92]), (bench.STAGES[1], 1.5, [0.97])]]
+               for stage, seconds, tests in [(recipes.STAGES[0], 0.5, [0.90, 0.92]), (recipes.STAGES[1], 1.5, [0.97])]]
     fig = bench.plot_stages(results, title="two stages")
     left, right = fig.axes
     accuracy_bars, speed_bars = left.patches, right.patches
@@ -392,11 +392,11 @@ def test_plot_stages_draws_accuracy_and_speed_per_stage():
 
 
 def test_stages_follow_the_notebooks():
-    notebooks = [stage.notebook for stage in bench.STAGES]
+    notebooks = [stage.notebook for stage in recipes.STAGES]
     assert notebooks == sorted(notebooks) and notebooks[-1] == "09"
-    assert [s.notebook for s in bench.stages_through("08")] == notebooks[:-1]
+    assert [s.notebook for s in recipes.stages_through("08")] == notebooks[:-1]
     with pytest.raises(ValueError, match=r"no stage comes from notebook '10'; expected one of \['02'"):
-        bench.stages_through("10")
+        recipes.stages_through("10")
 
 
 def test_bench_builds_the_augmented_stage_for_its_dataset(digits):
@@ -406,21 +406,21 @@ def test_bench_builds_the_augmented_stage_for_its_dataset(digits):
         asked.append(kwargs)
         return models.logistic_regression(input_shape=(28, 28, 1))
 
-    stages = [dataclasses.replace(bench.STAGES[-1], build=spy), dataclasses.replace(bench.STAGES[0], build=spy)]
+    stages = [dataclasses.replace(recipes.STAGES[-1], build=spy), dataclasses.replace(recipes.STAGES[0], build=spy)]
     x, y = digits
-    bench.run_stages(x[:400], y[:400], x[400:], y[400:], epochs=1, stages=stages,
-                     dataset="fashion_mnist", log=None)
-    assert asked == [{"dataset": "fashion_mnist"}, {}]    # only notebook 9's stage depends on the data
+    series.run_stages(x[:400], y[:400], x[400:], y[400:], epochs=1, stages=stages,
+                      dataset="fashion_mnist", log=None)
+    assert asked[0]["dataset"] == "fashion_mnist" and "dataset" not in asked[1]  # only notebook 9's depends on it
 
 
 def test_augmented_stage_uses_its_own_learning_rate():
-    stage = bench.STAGES[-1]
+    stage = recipes.STAGES[-1]
     optimizer = stage.make_optimizer()
     assert float(optimizer.learning_rate.numpy()) == pytest.approx(0.003)
     schedule = stage.callbacks()[0].schedule
     assert schedule(0) == pytest.approx(0.003) and schedule(1) == pytest.approx(0.0027)
-    assert stage.build().count_params() == 345_610
-    batch_norm = bench.STAGES[-2].build()
+    assert stage.model().count_params() == 345_610
+    batch_norm = recipes.STAGES[-2].model()
     assert {layer.momentum for layer in batch_norm.layers if isinstance(layer, keras.layers.BatchNormalization)} == {0.99}
 
 

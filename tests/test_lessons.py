@@ -265,3 +265,10 @@ def test_a_gap_between_two_models_is_judged_on_the_images_where_they_disagree():
     wrong = re.compile(r"by more than one standard error|gap against the chance spread", re.IGNORECASE)
     hits = [f"{n}: {m.group()}" for n in NOTEBOOKS for m in wrong.finditer(markdown(n))]
     assert not hits, hits
+
+
+@by_name
+def test_notebooks_import_nothing_from_the_tooling(path):
+    code = "\n".join(c.source for c in runner.read(path).cells if c.cell_type == "code")
+    assert not re.search(r"mnist_lab\.tooling|from mnist_lab import [^\n]*\btooling\b", code), \
+        f"{path.name} imports mnist_lab.tooling: the course layer (mnist_lab) has what notebooks need"

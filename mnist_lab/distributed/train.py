@@ -10,9 +10,9 @@ several workers on one machine::
     mnist-lab workers 2 -- python -m mnist_lab.distributed.train --steps 40
 
 Every worker loads the data (:func:`mnist_lab.data.load_data`; offline,
-set ``MNIST_LAB_DATA_DIR``), builds ``models.batchnorm_convnet`` under the
-strategy's scope and trains it with a step written with ``strategy.run``
-and ``strategy.reduce`` (Keras 3's ``model.fit`` does not work with several
+set ``MNIST_LAB_DATA_DIR``), builds notebook 8's model with its batch size
+(:func:`mnist_lab.recipes.final_recipe`) under the strategy's scope and
+trains it with a step written with ``strategy.run`` and ``strategy.reduce`` (Keras 3's ``model.fit`` does not work with several
 workers; see :mod:`mnist_lab.distributed.strategy`). It prints the images per second
 over all workers, the validation accuracy, and with ``--save-weights``
 writes the final weights (``.weights.h5``).
@@ -26,8 +26,10 @@ import sys
 from .._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
 import keras
 
-from .. import data, models, profile
+from .. import data, profile, recipes
 from . import strategy as distribute
+
+RECIPE = recipes.final_recipe("08")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,8 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=int, help="passes over the training images (default 1)")
     length.add_argument("--steps", type=int, help="training steps (global batches) instead of epochs")
-    parser.add_argument("--per-replica-batch", type=int, default=64,
-                        help="images per replica and step (default 64); the global batch is this times the replicas")
+    parser.add_argument("--per-replica-batch", type=int, default=RECIPE.batch_size,
+                        help=f"images per replica and step (default {RECIPE.batch_size}, notebook 8's batch); "
+                             "the global batch is this times the replicas")
     parser.add_argument("--global-batch", type=int,
                         help="fix the global batch instead (must divide by the replicas): for comparing 1 and N workers")
     parser.add_argument("--learning-rate", type=float, default=0.001,
@@ -96,7 +99,7 @@ def main(argv=None) -> int:
 
     with strategy.scope():
         keras.utils.set_random_seed(args.seed)
-        model = models.batchnorm_convnet()
+        model = RECIPE.model()
         optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
     train_step = distribute.make_train_step(strategy, model, optimizer, global_batch)
     batches = iter(distribute.distributed_dataset(strategy, x_train, y_train, per_replica, seed=args.seed,

@@ -263,13 +263,14 @@ def cmd_run(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    from .. import recipes, series
     from . import bench, provenance
 
     if args.epochs < 1:
         raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
     if args.seeds < 1:
         raise UsageError(f"--seeds must be at least 1, got {args.seeds}")
-    names = [s.name for s in bench.STAGES]
+    names = [s.name for s in recipes.STAGES]
     unknown = [n for n in args.stages or [] if n not in names]
     if unknown:
         raise UsageError(f"unknown stage {unknown[0]!r}; stages are: {', '.join(names)}")
@@ -279,14 +280,14 @@ def cmd_bench(args) -> int:
     out = _output_folder(args.out, [], f"bench-{args.dataset}")
     record = provenance.header(args.dataset, quick=profile.is_quick(), arguments=args.arguments)
     (x_train, y_train), (x_test, y_test) = data.load_data(args.dataset, allow_sample=profile.is_quick())
-    stages = [s for s in bench.STAGES if not args.stages or s.name in args.stages]
+    stages = [s for s in recipes.STAGES if not args.stages or s.name in args.stages]
     seeds = list(range(args.seeds))
     n_val = round(len(x_train) * 0.1)
     title = bench.describe_run(args.dataset, len(x_train) - n_val, n_val, len(x_test), args.epochs, seeds)
     print(title)
     start = time.monotonic()
-    results = bench.run_stages(x_train, y_train, x_test, y_test, epochs=args.epochs, seeds=seeds, stages=stages,
-                               dataset=args.dataset)
+    results = series.run_stages(x_train, y_train, x_test, y_test, epochs=args.epochs, seeds=seeds, stages=stages,
+                                dataset=args.dataset)
     speeds = bench.pipeline_comparison(x_train, y_train)
     md, png = bench.write_report(results, out, title, speeds)
     provenance.write(out, {**record, "seconds": round(time.monotonic() - start, 1), "epochs": args.epochs,
@@ -294,7 +295,7 @@ def cmd_bench(args) -> int:
                            "stages": [{"stage": r.stage.name, "notebook": r.stage.notebook,
                                        "records": [run.to_dict() for run in r.runs]} for r in results]})
     print()
-    print(bench.markdown_table(results))
+    print(series.markdown_table(results))
     print(f"\nInput pipeline: NumPy {speeds['numpy']:,.0f} images/s, tf.data {speeds['tf.data']:,.0f} "
           f"images/s, ratio {speeds['ratio']:.2f}")
     print(f"total {time.monotonic() - start:.0f} s; wrote {md} and {png}")
