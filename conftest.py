@@ -1,4 +1,4 @@
-"""Test-wide settings: quick profile and nbval hygiene.
+"""Test-wide settings: nbval runs the notebooks in the quick profile, and nbval hygiene.
 
 Lives at the repository root so it applies to ``tests/`` and ``notebooks/``
 alike; notebook kernels inherit the environment set here (so it sets no
@@ -6,17 +6,69 @@ MPLBACKEND: kernels keep Jupyter's inline backend, as for a student).
 """
 
 import os
+import tempfile
+from pathlib import Path
 
+import nbformat
+import py
 import pytest
+from nbval.plugin import IPyNbFile
 
 from mnist_lab import RESULT_MIMETYPE, SAMPLE_MIMETYPE
-from mnist_lab.tooling import lessons
+from mnist_lab.tooling import lessons, runner
 
-os.environ.setdefault("MNIST_LAB_QUICK", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# nbval runs a copy of each notebook with QUICK = True, written here (gitignored; the same path on
+# every test worker, which xdist needs to collect the same tests).
+QUICK_COPIES = Path(__file__).resolve().parent / ".nbval"
 
 # Executed copies that `jupyter nbconvert --execute` leaves beside the lessons are not lessons to test.
 collect_ignore_glob = [f"*{ending}" for ending in lessons.LEFTOVERS]
+
+
+def quick_copy(path: Path) -> Path:
+    """Write ``path`` with ``QUICK = True`` injected after its Parameters cell (as papermill does) to QUICK_COPIES."""
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    nb = parameterize_notebook(load_notebook_node(str(path)), {"QUICK": True})
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.id = "injected-parameters"   # the same copy on every worker
+    QUICK_COPIES.mkdir(exist_ok=True)
+    copy = QUICK_COPIES / path.name
+    with tempfile.NamedTemporaryFile("w", dir=QUICK_COPIES, suffix=".tmp", delete=False, encoding="utf-8") as f:
+        f.write(nbformat.writes(nb))
+    os.replace(f.name, copy)   # whole, even with two workers writing it
+    return copy
+
+
+class QuickNotebook(IPyNbFile):
+    """nbval's collector for a lesson: its tests keep the lesson's path and name, and read and run its quick copy."""
+
+    quick: Path
+
+    @property
+    def fspath(self):   # nbval reads the notebook from fspath and starts the kernel in its folder
+        return py.path.local(self.quick)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collect_file(file_path, parent):
+    """nbval collects a lesson that has a QUICK parameter from its quick copy instead."""
+    collected = yield
+    if file_path.suffix != ".ipynb" or not any(isinstance(item, IPyNbFile) for item in collected):
+        return collected
+    try:
+        names = runner.parameter_names(runner.read(file_path))
+    except ValueError:   # no Parameters cell (or a broken one): nbval runs the notebook as it is
+        return collected
+    if "QUICK" not in names:
+        return collected
+    node = QuickNotebook.from_parent(parent, path=file_path)
+    node.quick = quick_copy(file_path)
+    return [node if isinstance(item, IPyNbFile) else item for item in collected]
 
 
 def pytest_collectstart(collector):

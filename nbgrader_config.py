@@ -11,6 +11,8 @@ c = get_config()  # noqa: F821 (nbgrader defines get_config for its configuratio
 # notebook with its solutions; `mnist-lab student` runs the same list.
 c.GenerateAssignment.preprocessors = student.release_preprocessors()
 
-# Autograding runs every cell. In the quick profile (MNIST_LAB_QUICK=1) a cell takes seconds;
-# a cell still running after 5 minutes is stopped and counts as an error.
+# Autograding runs every cell; `nbgrader autograde "*" --QuickProfile.enabled=True` runs each
+# notebook with QUICK = True, the quick profile, where a cell takes seconds.
+c.Autograde.autograde_preprocessors = student.autograde_preprocessors()
+# A cell still running after 5 minutes is stopped and counts as an error.
 c.Execute.timeout = 300

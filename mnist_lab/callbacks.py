@@ -17,7 +17,7 @@ import numpy as np
 from ._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
 import keras  # noqa: E402  (must come after the quiet TensorFlow import)
 
-from . import _jupyter, plot, profile, train
+from . import _jupyter, plot, train
 
 __all__ = ["Run", "EpochTimer", "TrainingPlot", "learning_rate_callback"]
 
@@ -126,17 +126,17 @@ def _record_logs(history: dict, epochs_of: dict, epoch: int, logs) -> None:
 
 
 def _live_default() -> bool:
-    """Redraw live only in a notebook kernel, and not in the quick profile."""
-    return not profile.is_quick() and _jupyter.kernel() is not None
+    """Redraw live only in a notebook kernel."""
+    return _jupyter.kernel() is not None
 
 
 class TrainingPlot(keras.callbacks.Callback):
     """Live training curves (:func:`mnist_lab.plot.plot_training_curves`) during ``fit``.
 
     In a notebook kernel the figure is redrawn in place, at most every ``refresh_seconds`` (drawing
-    is slower than an epoch of a small model) and after the last epoch; in the quick profile, outside
-    a kernel, or with ``live=False`` it is drawn once, at the end. ``history`` holds every logged scalar
-    metric per epoch, ``figure`` the latest drawing.
+    is slower than an epoch of a small model) and after the last epoch; outside a kernel, or with
+    ``live=False``, it is drawn once, at the end. ``history`` holds every logged scalar metric per
+    epoch, ``figure`` the latest drawing.
     """
 
     def __init__(self, live=None, title=None, refresh_seconds=2.0):

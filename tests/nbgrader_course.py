@@ -2,14 +2,13 @@
 
 :func:`check_grading` runs the whole workflow for some notebooks: release with
 ``nbgrader generate_assignment`` (the same copies ``mnist-lab student``
-makes), submissions autograded in the quick profile, grades exported to CSV
+makes), submissions autograded in the quick profile (``--QuickProfile.enabled=True``), grades exported to CSV
 and read back. The test_nbgrader_*.py files call it for their share of the
 notebooks, so the two test workers share the work.
 """
 
 import csv
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -26,9 +25,8 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 
 
 def nbgrader(course: Path, *args: str) -> None:
-    """Run ``nbgrader ARGS`` in the course folder, its notebooks in the quick profile."""
-    env = {**os.environ, "MNIST_LAB_QUICK": "1"}
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+    """Run ``nbgrader ARGS`` in the course folder."""
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course,
                           capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
 
@@ -76,7 +74,7 @@ def check_grading(tmp_path: Path, names: list[str]) -> None:
     for (name, who), nb in submissions.items():
         (course / "submitted" / who / name).mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, str(course / "submitted" / who / name / f"{name}.ipynb"))
-    nbgrader(course, "autograde", "*")
+    nbgrader(course, "autograde", "*", "--QuickProfile.enabled=True")   # as README tells instructors
     nbgrader(course, "export", "--to", "grades.csv")
     with open(course / "grades.csv", newline="") as f:
         grades = {(row["assignment"], row["student_id"]): row for row in csv.DictReader(f)}
@@ -91,6 +89,7 @@ def check_grading(tmp_path: Path, names: list[str]) -> None:
         autograded = course / "autograded"
         assert score["solution"] == auto, f"{name}: the worked solutions earn {score['solution']} of {auto}"
         assert errors(autograded / "solution" / name / f"{name}.ipynb") == []
+        assert "quick-profile" in [c.get("id") for c in runner.read(autograded / "solution" / name / f"{name}.ipynb").cells]
         # the untouched handout: 0 points, and a Run all stops first at the first code task's stub
         assert score["untouched"] == 0, f"{name}: the untouched handout earns {score['untouched']}"
         first_stub = next(c.get("id") for c in runner.read(released[name]).cells

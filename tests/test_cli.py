@@ -43,8 +43,8 @@ def write_nb(path, *sources, tag_first=True):
 def lessons(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
-    ok = write_nb(src / "01_ok.ipynb", 'DATASET = "mnist"',
-                  "import os\nprint('dataset', DATASET, 'quick', os.environ.get('MNIST_LAB_QUICK'))",
+    ok = write_nb(src / "01_ok.ipynb", 'DATASET = "mnist"\nQUICK = False',
+                  "print('dataset', DATASET, 'quick', QUICK)",
                   "from mnist_lab import train\n"
                   "train.report(train.RunRecord('tiny', 10, 2, 0.5, 0.91, 2, test_accuracy=0.875))")
     bad = write_nb(src / "02_bad.ipynb", 'DATASET = "mnist"', "x = 1", "1 / 0", "print('never')")
@@ -53,7 +53,6 @@ def lessons(tmp_path):
 
 @pytest.mark.slow
 def test_run_table_failure_and_outputs(lessons, tmp_path, capsys, monkeypatch):
-    monkeypatch.delenv("MNIST_LAB_QUICK", raising=False)
     ok, bad = lessons
     before = ok.read_text(), bad.read_text()
     out = tmp_path / "out"
@@ -67,7 +66,7 @@ def test_run_table_failure_and_outputs(lessons, tmp_path, capsys, monkeypatch):
     assert "quick profile: at most 2 epochs on 1,000 training images; accuracies are not the course's" in printed
     executed = nbformat.read(str(out / "01_ok.ipynb"), as_version=4)
     text = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
-    assert "dataset fashion_mnist quick 1" in text
+    assert "dataset fashion_mnist quick True" in text
     assert (out / "02_bad.ipynb").exists()
     # run.json: how it ran, and per notebook its status, parameters and run records.
     log = json.loads((out / provenance.RUN_FILE).read_text())
@@ -75,7 +74,8 @@ def test_run_table_failure_and_outputs(lessons, tmp_path, capsys, monkeypatch):
         ["mnist-lab", "run", str(ok), str(bad), "--quick", "--dataset", "fashion_mnist", "--out", str(out)]) and log["data"]["name"] == "fashion_mnist"
     assert [(n["notebook"], n["status"].split(":")[0]) for n in log["notebooks"]] == \
         [("01_ok.ipynb", "ok"), ("02_bad.ipynb", "FAILED at cell 3")]
-    assert log["notebooks"][0]["parameters"] == {"DATASET": "fashion_mnist"}
+    assert log["notebooks"][0]["parameters"] == {"DATASET": "fashion_mnist", "QUICK": True}   # --quick sets QUICK
+    assert log["notebooks"][1]["parameters"] == {"DATASET": "fashion_mnist"}   # where there is one
     tiny = train.RunRecord("tiny", 10, 2, 0.5, 0.91, 2, test_accuracy=0.875)
     assert log["notebooks"][0]["records"] == [tiny.to_dict()]
     # Never overwrite without being asked.
@@ -555,3 +555,13 @@ def test_a_name_that_is_not_utf8_is_one_line(tmp_path, capsys, monkeypatch, argv
     err = capsys.readouterr().err
     assert "\\xff" in err and "is not valid UTF-8" in err and len(err.strip().splitlines()) == 1
     assert not bad_dir.exists() and not (tmp_path / "runs").exists()   # nothing ran
+
+
+def test_quick_is_a_parameter_of_the_notebooks_that_have_it(lessons):
+    """--quick passes QUICK = True to every notebook with a QUICK parameter, as --set QUICK=True does."""
+    from mnist_lab.tooling.cli import _parameters
+
+    ok, bad = lessons
+    assert _parameters([ok, bad], None, {}, quick=True) == [{"QUICK": True}, {}]
+    assert _parameters([ok, bad], None, {}) == [{}, {}]
+    assert _parameters([ok], None, {"QUICK": True}) == [{"QUICK": True}]

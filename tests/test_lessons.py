@@ -253,8 +253,8 @@ def test_headline_accuracies_say_when_they_come_from_the_quick_profile(path):
              if c.cell_type == "code" and TEST_ACCURACY.search(c.source) and "test_acc" in c.source]
     if path.name[:2] in STORE and final(path.name[:2]):
         assert cells, f"{path.name}: no cell computes the test accuracy"
-    missing = [i for i, source in cells if "profile.note_if_quick()" not in source]
-    assert not missing, f"{path.name}: cells {missing} print a test accuracy without profile.note_if_quick()"
+    missing = [i for i, source in cells if "profile.note_if_quick(QUICK)" not in source]
+    assert not missing, f"{path.name}: cells {missing} print a test accuracy without profile.note_if_quick(QUICK)"
 
 
 def test_a_gap_between_two_models_is_judged_on_the_images_where_they_disagree():

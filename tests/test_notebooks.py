@@ -76,8 +76,12 @@ def test_structure(path):
     assert runner.parameter_names(nb) == re.findall(r"^([A-Z][A-Z0-9_]*) =", params.source, re.M)
     assert sum("parameters" in c.metadata.get("tags", []) for c in nb.cells) == 1
     later = "\n".join(c.source for c in nb.cells[runner.parameters_index(nb) + 1:] if c.cell_type == "code")
+    assert re.search(r"^QUICK = False  +# True: ", params.source, re.M), \
+        "parameters cell must define QUICK = False, with a comment saying what True does"
+    assert re.search(r"\bQUICK\b", later), "a cell after the parameters must apply QUICK"
     if re.search(r"^EPOCHS = ", params.source, re.M):
-        assert "profile.shrink(" in later, "EPOCHS must pass through profile.shrink"
+        assert re.search(r"^if QUICK:.*\n    EPOCHS, \w+ = profile\.quick\(EPOCHS", later, re.M), \
+            "EPOCHS must pass through profile.quick when QUICK is on"
 
 
 @by_name

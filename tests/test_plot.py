@@ -448,10 +448,8 @@ x, y = np.random.default_rng(0).random((64, 784)), np.arange(64) % 10
 curves = callbacks.TrainingPlot()
 model.fit(x, y, epochs=3, validation_split=0.25, verbose=0, callbacks=[curves])
 print('live', curves.live_, len(curves.history['loss']), plt.get_fignums())""",
-    # quick profile: drawn once at the end
-    """import os
-os.environ['MNIST_LAB_QUICK'] = '1'
-curves = callbacks.TrainingPlot()
+    # live=False: drawn once at the end
+    """curves = callbacks.TrainingPlot(live=False)
 model.fit(x, y, epochs=2, verbose=0, callbacks=[curves])
 print('live', curves.live_, plt.get_fignums())""",
     # a Run: live curves in one output, then its record as a line with the JSON attached
@@ -481,21 +479,21 @@ def test_figures_render_once_in_a_jupyter_kernel():
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(src) for src in NOTEBOOK_CELLS]
     # A kernel as Jupyter starts it: its own (inline) matplotlib backend, not
-    # the Agg backend the test session sets, and not in the quick profile.
-    env = {k: v for k, v in os.environ.items() if k not in {"MPLBACKEND", "MNIST_LAB_QUICK"}}
+    # the Agg backend the test session sets.
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
     client = nbclient.NotebookClient(notebook, kernel_name="python3", timeout=180,
                                      resources={"metadata": {"path": str(REPO)}})
     client.execute(env=env)
 
-    digits_cell, live_cell, quick_cell, run_cell = (cell.outputs for cell in notebook.cells)
+    digits_cell, live_cell, drawn_once_cell, run_cell = (cell.outputs for cell in notebook.cells)
     assert count_png(digits_cell) == 1
     assert stdout_of(digits_cell).strip() == "[]"
     assert count_png(live_cell) == 1
     assert stdout_of(live_cell).strip() == "live True 3 []"
-    assert count_png(quick_cell) == 1
-    assert stdout_of(quick_cell).strip() == "live False []"
+    assert count_png(drawn_once_cell) == 1
+    assert stdout_of(drawn_once_cell).strip() == "live False []"
     assert count_png(run_cell) == 1
     (recorded,) = [out for out in run_cell if RESULT_MIMETYPE in out.get("data", {})]
     assert recorded["data"][RESULT_MIMETYPE]["name"] == "tiny run"

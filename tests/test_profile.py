@@ -1,38 +1,38 @@
-"""The quick profile: one switch, numbers defined in one place."""
+"""The quick profile: its numbers defined in one place, and the notebooks' QUICK parameter its only switch."""
+
+from pathlib import Path
 
 import pytest
 
 from mnist_lab import profile
 
 
-def test_full_profile_keeps_settings(monkeypatch, capsys):
-    monkeypatch.delenv(profile.QUICK_ENV, raising=False)
-    assert not profile.is_quick()
-    assert profile.shrink(100, None) == (100, None)
-    assert profile.shrink(100, 3000) == (100, 3000)
-    profile.note_if_quick()
+def test_quick_cuts_epochs_and_images(capsys):
+    assert profile.quick(100, None) == (profile.QUICK_EPOCHS, profile.QUICK_TRAIN_SIZE)
+    assert profile.quick(100, 3000) == (profile.QUICK_EPOCHS, profile.QUICK_TRAIN_SIZE)
+    assert profile.quick(1, 200) == (1, 200)
+    said = capsys.readouterr().out.splitlines()
+    assert len(said) == 3 and all(line.startswith("Quick profile (QUICK = True)") for line in said)
+
+
+def test_note_only_in_the_quick_profile(capsys):
+    profile.note_if_quick(False)
     assert capsys.readouterr().out == ""
-
-
-@pytest.mark.parametrize("value", ["1", "true", "YES", "on"])
-def test_quick_profile_shrinks(monkeypatch, capsys, value):
-    monkeypatch.setenv(profile.QUICK_ENV, value)
-    assert profile.is_quick()
-    assert profile.shrink(100, None) == (profile.QUICK_EPOCHS, profile.QUICK_TRAIN_SIZE)
-    assert profile.shrink(1, 200) == (1, 200)
-    assert "Quick profile" in capsys.readouterr().out
-    profile.note_if_quick()
+    profile.note_if_quick(True)
     note = capsys.readouterr().out
-    assert note.startswith(f"Quick profile ({profile.QUICK_ENV}=1): the accuracies above") and note.count("\n") == 1
+    assert note.startswith("Quick profile (QUICK = True): the accuracies above") and note.count("\n") == 1
     assert f"{profile.QUICK_EPOCHS} epochs" in note and f"{profile.QUICK_TRAIN_SIZE:,} training images" in note
 
 
-@pytest.mark.parametrize("value", ["", "0", "false", "no"])
-def test_falsy_values_are_full(monkeypatch, value):
-    monkeypatch.setenv(profile.QUICK_ENV, value)
-    assert not profile.is_quick()
+def test_the_package_reads_no_environment_variable_for_it():
+    """Only the notebooks' QUICK parameter switches the quick profile."""
+    package = Path(profile.__file__).parent
+    reads = [f"{path.relative_to(package)}:{n}" for path in package.rglob("*.py")
+             for n, line in enumerate(path.read_text().splitlines(), 1)
+             if "environ" in line and "quick" in line.lower() or "MNIST_LAB_QUICK" in line]
+    assert not reads, reads
 
 
 def test_bad_epochs():
     with pytest.raises(ValueError, match="epochs"):
-        profile.shrink(0)
+        profile.quick(0)

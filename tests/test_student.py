@@ -87,7 +87,7 @@ def test_real_notebook_student_copy(path):
     assert "colab.research.google.com" not in copy.cells[0].source, "the badge would open the solutions"
     assert copy.cells[0].source.startswith(source.cells[0].source.split("\n")[0])  # the title stays
     assert all(c.get("outputs", []) == [] for c in copy.cells)
-    # every other cell stays as it was: the DATASET switch, profile.shrink, the checks
+    # every other cell stays as it was: the DATASET and QUICK switches, the checks
     for i, (a, b) in enumerate(zip(copy.cells[1:], source.cells[1:]), start=1):
         assert a.source == b.source or "nbgrader" in b.metadata, f"cell {i} changed but holds no solution"
     assert copy.cells[runner.parameters_index(copy)].source == source.cells[runner.parameters_index(source)].source
@@ -340,3 +340,29 @@ def test_the_course_config_gives_nbgrader_the_same_preprocessors():
     assert student.release_preprocessors() == [*GenerateAssignment.class_traits()["preprocessors"].default(),
                                                student.DropColabBadge]
     assert 0 < config.Execute.timeout <= 600
+
+
+def test_quick_profile_preprocessor_sets_quick_after_the_parameters_only_when_enabled():
+    """nbgrader autograde --QuickProfile.enabled=True runs a notebook with QUICK = True; off by default."""
+    from traitlets.config import Config
+
+    def notebook(parameters):
+        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os"),
+                                               nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}),
+                                               nbformat.v4.new_code_cell("print(QUICK)")])
+
+    off, _ = student.QuickProfile().preprocess(notebook("QUICK = False"), {})
+    assert [c.source for c in off.cells] == ["import os", "QUICK = False", "print(QUICK)"]
+    config = Config()
+    config.QuickProfile.enabled = True
+    on, _ = student.QuickProfile(config=config).preprocess(notebook("QUICK = False\nEPOCHS = 3"), {})
+    assert on.cells[2].source.startswith("QUICK = True") and on.cells[2].id == "quick-profile"
+    assert [c.source for c in on.cells[:2] + on.cells[3:]] == ["import os", "QUICK = False\nEPOCHS = 3", "print(QUICK)"]
+    for parameters in ("EPOCHS = 3", "QUICK = (", None):   # no QUICK, a broken cell, no Parameters cell
+        nb = notebook(parameters or "QUICK = False")
+        if parameters is None:
+            nb.cells[1].metadata = {}
+        before = [c.source for c in nb.cells]
+        assert [c.source for c in student.QuickProfile(config=config).preprocess(nb, {})[0].cells] == before
+    chain = student.autograde_preprocessors()
+    assert chain.index(student.QuickProfile) == [pp.__name__ for pp in chain].index("Execute") - 1

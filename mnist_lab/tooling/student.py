@@ -40,6 +40,7 @@ import nbformat
 from nbgrader.converters import GenerateAssignment
 from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 from nbgrader.preprocessors import NbGraderPreprocessor, SaveCells
+from traitlets import Bool
 
 from . import runner
 
@@ -186,6 +187,39 @@ class DropColabBadge(NbGraderPreprocessor):
         if cell.cell_type == "markdown" and _BADGE.search(cell.source):
             cell.source = re.sub(r"\n{3,}", "\n\n", _BADGE.sub("", cell.source)).strip("\n")
         return cell, resources
+
+
+class QuickProfile(NbGraderPreprocessor):
+    """With ``enabled``, run the notebook in its quick profile: a cell ``QUICK = True`` after the Parameters cell.
+
+    Autograding then takes seconds a cell instead of the notebook's full training
+    (``nbgrader autograde "*" --QuickProfile.enabled=True``); notebooks without ``QUICK`` are left alone.
+    """
+
+    enabled = Bool(False, help="run each notebook that has a QUICK parameter with QUICK = True").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        if not self.enabled:
+            return nb, resources
+        try:
+            index, names = runner.parameters_index(nb), runner.parameter_names(nb)
+        except ValueError:   # no Parameters cell, or one a student broke: run it as it is
+            return nb, resources
+        if "QUICK" in names:
+            cell = nbformat.v4.new_code_cell("QUICK = True  # the quick profile: autograded with few epochs and images")
+            cell.id = "quick-profile"
+            nb.cells.insert(index + 1, cell)
+        return nb, resources
+
+
+def autograde_preprocessors() -> list:
+    """nbgrader's ``Autograde`` preprocessors with :class:`QuickProfile` before its ``Execute`` (nbgrader_config.py)."""
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+
+    chain = Autograde.class_traits()["autograde_preprocessors"].default()
+    at = chain.index(Execute)
+    return [*chain[:at], QuickProfile, *chain[at:]]
 
 
 def release_preprocessors() -> list:
