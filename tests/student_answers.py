@@ -83,7 +83,7 @@ weights = 784 * 10  # one weight per pixel and class
     "04_learning_rate_decay": ("solution-fast", """
 train.set_seed(SEED)
 model_fast = models.dense_network((200, 60), input_shape=(784,))
-history_fast = compile_and_fit(model_fast, run_fast, 0.001)  # the rate was not raised
+history_fast = compile_and_fit(model_fast, run_fast, learning_rate=0.001)  # the rate was not raised
 """, "test-fast"),
     "06_convolutional_networks": ("solution-pool-network", """
 answer = 8 * 26 + 10 * 12 * 12 * 8  # the softmax layer's biases are missing

@@ -97,6 +97,14 @@ def test_augmented_convnet_follows_the_batch_norm_rules():
     assert "augmentation" not in [layer.name for layer in models.augmented_convnet(augment=False).layers]
 
 
+def test_augmented_convnet_takes_its_own_augmentation():
+    default = [layer.name for layer in models.augmented_convnet().layers[0].layers]
+    flipped = models.augmented_convnet(augment_with=dict(rotation=5, shift=0.1, zoom=0.0, flip=True))
+    assert "random_flip" not in default
+    assert [layer.name for layer in flipped.layers[0].layers][0] == "random_flip"
+    assert flipped.layers[0].get_layer("random_rotation").get_config()["factor"] == (-5 / 360, 5 / 360)
+
+
 def test_augmentation_changes_images_only_in_training(digits):
     keras.utils.set_random_seed(0)        # before the layers are built: they draw their seeds then
     augment = models.augmentation(rotation=15, shift=0.1, zoom=0.1)
@@ -231,6 +239,7 @@ def test_training_lowers_the_loss_on_real_digits(name, digits):
     (lambda: models.augmentation(shift=1.5), r"shift must be a number in \[0, 1\), got 1.5"),
     (lambda: models.augmentation(zoom="a bit"), r"zoom must be a number in \[0, 1\)"),
     (lambda: models.augmentation(flip="yes"), r"flip must be True or False, got 'yes'"),
+    (lambda: models.augmented_convnet(augment_with=10), r"augment_with must be a dict of augmentation\(\) arguments"),
     (lambda: models.augmented_convnet(dataset="cifar10"), r"unknown dataset 'cifar10'; expected one of mnist, fashion_mnist"),
 ], ids=lambda v: None if callable(v) else v[:40])
 def test_bad_arguments_raise_clear_value_errors(call, message):

@@ -51,7 +51,7 @@ MODELS = {
     "07": [("strided convnet", "model", ()), ("strided convnet + dropout", "model_dropout", ("fresh",))],
     "08": [("batch-norm convnet", "model", ())],
     "09": [("augmented deeper BN convnet", "model",
-            ("LABEL_PRESERVING", "AUGMENT_WITH", "make_augmentation", "conv_bn_relu", "build_model"))],
+            ("AUGMENT_WITH", "build_model"))],
     "10": [("batch-norm convnet", "model", ())],
 }
 

@@ -1,0 +1,32 @@
+"""The course's one training helper, taught in notebook 4 and reused by the notebooks after it.
+
+It compiles and fits exactly as the lessons do, so a notebook can show its source once and then call it.
+"""
+
+from __future__ import annotations
+
+from ._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
+import keras  # noqa: E402  (must come after the quiet TensorFlow import)
+
+from . import callbacks
+
+
+def compile_and_fit(model, run, *more_callbacks, learning_rate, data, batch_size, epochs, schedule=None):
+    """Compile ``model`` with Adam at ``learning_rate`` and sparse cross-entropy, then fit and validate it.
+
+    ``data`` is ``(x_train, y_train, x_val, y_val)``; training runs ``epochs`` epochs of ``batch_size``
+    images, silently, watched by ``run``, then by the learning-rate ``schedule`` (``schedule(epoch)``,
+    if given) and ``more_callbacks``. Returns the ``History``.
+    """
+    if len(data) != 4:
+        raise ValueError(f"data must be (x_train, y_train, x_val, y_val), got {len(data)} items")
+    for extra in more_callbacks:
+        if not isinstance(extra, keras.callbacks.Callback):
+            hint = f"; give the learning rate by name: learning_rate={extra!r}" if isinstance(extra, float) else ""
+            raise ValueError(f"after the run, compile_and_fit takes Keras callbacks, got {extra!r}{hint}")
+    x_train, y_train, x_val, y_val = data
+    decay = [] if schedule is None else [callbacks.learning_rate_callback(schedule)]
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs,
+                     validation_data=(x_val, y_val), verbose=0, callbacks=[run, *decay, *more_callbacks])

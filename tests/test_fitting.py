@@ -1,0 +1,68 @@
+"""The course's training helper trains exactly as the compile and fit lines it stands for."""
+
+import ast
+from pathlib import Path
+
+import keras
+import nbformat
+import numpy as np
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
+
+from mnist_lab import callbacks, fitting, models, train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def small_data(digits):
+    x, y = (digits[0].astype("float32") / 255.0)[..., np.newaxis], digits[1]
+    return x[:64], y[:64], x[-64:], y[-64:]
+
+
+def test_compile_and_fit_is_the_lessons_compile_and_fit(digits):
+    data = small_data(digits)
+    train.set_seed(0)
+    by_hand = models.logistic_regression()
+    by_hand.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01),
+                    loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    expected = by_hand.fit(data[0], data[1], batch_size=32, epochs=2, validation_data=data[2:], verbose=0,
+                           callbacks=[callbacks.EpochTimer()])
+    train.set_seed(0)
+    helped = models.logistic_regression()
+    history = fitting.compile_and_fit(helped, callbacks.EpochTimer(), learning_rate=0.01, data=data,
+                                      batch_size=32, epochs=2)
+    assert sorted(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    np.testing.assert_allclose(history.history["val_loss"], expected.history["val_loss"], rtol=1e-6)
+
+
+def test_the_schedule_and_more_callbacks_reach_the_fit(digits):
+    schedule = train.exponential_decay(0.01, 0.5)
+    model, timer = models.logistic_regression(), callbacks.EpochTimer()
+    history = fitting.compile_and_fit(model, callbacks.EpochTimer(), timer, learning_rate=0.01, schedule=schedule,
+                                      data=small_data(digits), batch_size=32, epochs=3)
+    assert float(model.optimizer.learning_rate) == pytest.approx(schedule(2))
+    assert len(timer.epoch_seconds) == len(history.history["loss"]) == 3
+
+
+def test_data_must_hold_four_arrays(digits):
+    with pytest.raises(ValueError, match=r"data must be \(x_train, y_train, x_val, y_val\), got 2 items"):
+        fitting.compile_and_fit(models.logistic_regression(), callbacks.EpochTimer(), learning_rate=0.01,
+                                data=small_data(digits)[:2], batch_size=32, epochs=1)
+
+
+def test_a_learning_rate_in_place_of_a_callback_gets_a_clear_error(digits):
+    with pytest.raises(ValueError, match=r"takes Keras callbacks, got 0.01; give the learning rate by name: "
+                                         r"learning_rate=0.01"):
+        fitting.compile_and_fit(models.logistic_regression(), callbacks.EpochTimer(), 0.01, learning_rate=0.01,
+                                data=small_data(digits), batch_size=32, epochs=1)
+
+
+@pytest.mark.parametrize("number", ["04", "05", "06", "07", "08", "09"])
+def test_notebooks_train_with_the_one_helper(number):
+    """Notebooks 4 to 9 call fitting.compile_and_fit, and none defines a training helper of its own."""
+    path = next((ROOT / "notebooks").glob(f"{number}_*.ipynb"))
+    code = [cell.source for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
+    defined = {node.name for source in code for node in ast.walk(ast.parse(TransformerManager().transform_cell(source)))
+               if isinstance(node, ast.FunctionDef)}
+    assert not defined & {"fit", "compile_and_fit", "fit_recipe"}, f"notebook {number} defines its own fit helper"
+    assert any("fitting.compile_and_fit" in source for source in code), f"notebook {number} does not use the helper"
