@@ -80,7 +80,8 @@ def test_structure(path):
         "parameters cell must define QUICK = False, with a comment saying what True does"
     assert re.search(r"\bQUICK\b", later), "a cell after the parameters must apply QUICK"
     if re.search(r"^EPOCHS = ", params.source, re.M):
-        assert re.search(r"^if QUICK:.*\n    EPOCHS, \w+ = profile\.quick\(EPOCHS", later, re.M), \
+        assert re.search(r"^(if QUICK:.*\n    EPOCHS, \w+ = profile\.quick\(EPOCHS|EPOCHS, \w+ = profile\.quick\(EPOCHS\) if QUICK else)",
+                         later, re.M), \
             "EPOCHS must pass through profile.quick when QUICK is on"
 
 
