@@ -6,7 +6,6 @@ MPLBACKEND: kernels keep Jupyter's inline backend, as for a student).
 """
 
 import os
-import tempfile
 from pathlib import Path
 
 import nbformat
@@ -15,7 +14,7 @@ import pytest
 from nbval.plugin import IPyNbFile
 
 from mnist_lab import RESULT_MIMETYPE, SAMPLE_MIMETYPE
-from mnist_lab.tooling import lessons, runner
+from mnist_lab.tooling import atomic, lessons, runner
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -37,11 +36,7 @@ def quick_copy(path: Path) -> Path:
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell.id = "injected-parameters"   # the same copy on every worker
     QUICK_COPIES.mkdir(exist_ok=True)
-    copy = QUICK_COPIES / path.name
-    with tempfile.NamedTemporaryFile("w", dir=QUICK_COPIES, suffix=".tmp", delete=False, encoding="utf-8") as f:
-        f.write(nbformat.writes(nb))
-    os.replace(f.name, copy)   # whole, even with two workers writing it
-    return copy
+    return atomic.write_text(QUICK_COPIES / path.name, nbformat.writes(nb))   # whole, even with two workers writing it
 
 
 class QuickNotebook(IPyNbFile):
