@@ -17,7 +17,7 @@ import numpy as np
 from ._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
 import keras  # noqa: E402  (must come after the quiet TensorFlow import)
 
-from . import _jupyter, plot, train
+from . import _jupyter, plot, experiment
 
 __all__ = ["Run", "EpochTimer", "TrainingPlot", "learning_rate_callback"]
 
@@ -208,7 +208,7 @@ class TrainingPlot(keras.callbacks.Callback):
 
 
 class Run(keras.callbacks.Callback):
-    """One training run: times its epochs, draws its live curves, and reports its :class:`~mnist_lab.train.RunRecord`.
+    """One training run: times its epochs, draws its live curves, and reports its :class:`~mnist_lab.experiment.RunRecord`.
 
     ``monitor`` is that of an ``EarlyStopping(restore_best_weights=True)`` in the same fit, so the
     record shows the epoch whose weights the model kept. ``history``, ``timer`` and ``curves`` hold the
@@ -272,7 +272,7 @@ class Run(keras.callbacks.Callback):
         return None if self.curves is None else self.curves.figure
 
     def record(self, test_accuracy: float | None = None, name: str | None = None,
-               validation=None) -> train.RunRecord:
+               validation=None) -> experiment.RunRecord:
         """The run's record, without showing it.
 
         ``validation`` is the History of a validated run of the same recipe, for a final model
@@ -283,7 +283,7 @@ class Run(keras.callbacks.Callback):
         if validation is None and not any(key.startswith("val_") for key in self.history):
             raise ValueError(f"run {self.name!r} was not validated: pass validation_data to fit, or "
                              f"validation=<History of a validated run of the same recipe>")
-        record = train.RunRecord.from_fit(name or self.name, self.model,
+        record = experiment.RunRecord.from_fit(name or self.name, self.model,
                                           self.history if validation is None else validation,
                                           timer=self.timer, test_accuracy=test_accuracy, monitor=self.monitor)
         if validation is not None:  # the epochs are this run's; its best epoch must lie within them
@@ -291,8 +291,8 @@ class Run(keras.callbacks.Callback):
         return record
 
     def report(self, test_accuracy: float | None = None, name: str | None = None,
-               validation=None) -> train.RunRecord:
+               validation=None) -> experiment.RunRecord:
         """Show the run's :meth:`record` (in Jupyter with its JSON attached) and return it."""
         record = self.record(test_accuracy=test_accuracy, name=name, validation=validation)
-        train.report(record)
+        experiment.show_record(record)
         return record

@@ -1,8 +1,8 @@
 """Pictures for the MNIST notebooks: digits, errors, training curves, what a model learned.
 
 Every function draws into a new matplotlib Figure (not through ``pyplot``, so none is left open or
-drawn twice) and returns it; pass ``ax=`` (one-panel pictures) or an empty ``fig=`` (several panels)
-to draw into your own, which is then returned. :func:`plot_confusion_matrix` returns its Axes either
+drawn twice) and returns that Figure; pass ``ax=`` (one-panel pictures) or an empty ``fig=`` (several panels)
+to draw into your own, whose Figure is returned. :func:`plot_confusion_matrix` returns its Axes either
 way (its picture is ``.figure``), as scikit-learn's confusion-matrix display keeps ``ax_``. Images
 may be uint8 0..255 or float 0..1; predictions may be classes or probabilities, as in
 :mod:`mnist_lab.metrics`.
@@ -196,7 +196,7 @@ def plot_learning_rate(schedule, epochs, title=None, initial_learning_rate=None,
         values.append(float(lr))
     values = np.array(values)
 
-    _, ax, drawn_on = _drawing.axes(ax, (7, 4))
+    _, ax, _ = _drawing.axes(ax, (7, 4))
     ax.plot(np.arange(epochs), values, "o-", markersize=4)
     if np.all(values > 0):
         ax.set_yscale("log")
@@ -205,7 +205,7 @@ def plot_learning_rate(schedule, epochs, title=None, initial_learning_rate=None,
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3, which="both")
     ax.set_title(title or f"Learning-rate schedule: {values[0]:.3g} to {values[-1]:.3g}")
-    return drawn_on
+    return ax.figure
 
 
 # --------------------------------------------------------------------------
@@ -269,7 +269,7 @@ def plot_histories(histories, metric="val_accuracy", title=None, ax=None, traini
         raise ValueError(f"training=True pairs a validation metric with its training one: "
                          f"use e.g. metric='val_{metric}', got {metric!r}")
     lower_is_better = "loss" in metric
-    _, ax, drawn_on = _drawing.axes(ax, (8, 4.5))
+    _, ax, _ = _drawing.axes(ax, (8, 4.5))
     for i, (name, history) in enumerate(histories.items()):
         record = getattr(history, "history", history)
         if not isinstance(record, dict):
@@ -292,4 +292,4 @@ def plot_histories(histories, metric="val_accuracy", title=None, ax=None, traini
     ax.legend(title="run", loc="best")
     ax.set_title(title or f"{metric.replace('_', ' ')} per epoch "
                  f"({'lower' if lower_is_better else 'higher'} is better)")
-    return drawn_on
+    return ax.figure

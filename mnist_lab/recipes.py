@@ -15,7 +15,7 @@ from collections.abc import Callable
 from ._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
 import keras
 
-from . import callbacks, models, train
+from . import callbacks, models, experiment
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Recipe:
     def callbacks(self):
         if self.decay is None:
             return []
-        return [callbacks.learning_rate_callback(train.exponential_decay(self.learning_rate, self.decay))]
+        return [callbacks.learning_rate_callback(experiment.exponential_decay(self.learning_rate, self.decay))]
 
 
 STAGES: tuple[Recipe, ...] = (

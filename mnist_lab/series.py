@@ -16,7 +16,7 @@ import numpy as np
 from ._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
 import keras
 
-from . import callbacks, data, train
+from . import callbacks, data, experiment
 from .recipes import STAGES, Recipe
 
 LOSS = "sparse_categorical_crossentropy"
@@ -27,7 +27,7 @@ class StageResult:
     """A stage's runs over several seeds, summarised."""
 
     stage: Recipe
-    runs: list[train.RunRecord]
+    runs: list[experiment.RunRecord]
 
     @property
     def test_accuracies(self) -> np.ndarray:
@@ -38,14 +38,14 @@ class StageResult:
         return [self.stage.name, self.stage.notebook, f"{self.runs[0].params:,}",
                 f"{np.mean([r.seconds_per_epoch for r in self.runs]):.2f}",
                 f"{np.mean([r.images_per_second for r in self.runs]):,.0f}",
-                f"{100 * best_val:.2f}%", train.mean_and_spread(self.test_accuracies), self.stage.reference]
+                f"{100 * best_val:.2f}%", experiment.mean_and_spread(self.test_accuracies), self.stage.reference]
 
 
 HEADER = ["stage", "notebook", "parameters", "s/epoch", "images/s", "best val acc",
           "test acc (mean ± sd)", "tutorials, full MNIST"]
 
 
-def prepare(x_train, y_train, x_test, val_size=0.1, seed=0, train_size=None):
+def split_and_scale(x_train, y_train, x_test, val_size=0.1, seed=0, train_size=None):
     """Scale, add the channel axis and split: the inputs every stage takes."""
     (xt, yt), (xv, yv) = data.train_val_split(x_train, y_train, val_size=val_size, seed=seed,
                                               train_size=train_size)
@@ -54,7 +54,7 @@ def prepare(x_train, y_train, x_test, val_size=0.1, seed=0, train_size=None):
 
 
 def run_stage(stage: Recipe, train_split, val_split, test_split, epochs: int, seed: int,
-              dataset: str = "mnist") -> train.RunRecord:
+              dataset: str = "mnist") -> experiment.RunRecord:
     """Train one stage once from a fresh seed; evaluate it on the test set once.
 
     The model evaluated is the epoch with the best validation accuracy
@@ -62,7 +62,7 @@ def run_stage(stage: Recipe, train_split, val_split, test_split, epochs: int, se
     ``dataset`` picks the augmentation of a ``per_dataset`` stage.
     """
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = train_split, val_split, test_split
-    train.set_seed(seed)
+    experiment.set_seed(seed)
     model = stage.model(dataset=dataset) if stage.per_dataset else stage.model()
     model.compile(optimizer=stage.make_optimizer(), loss=LOSS, metrics=["accuracy"])
     timer = callbacks.EpochTimer()
@@ -72,7 +72,7 @@ def run_stage(stage: Recipe, train_split, val_split, test_split, epochs: int, se
                             monitor="val_accuracy", patience=epochs, restore_best_weights=True)])
     _, test_accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
     steady = float(np.mean(timer.epoch_seconds[1:] or timer.epoch_seconds))  # epoch 1 includes tracing
-    record = train.RunRecord.from_fit(stage.name, model, history, timer=timer, test_accuracy=test_accuracy,
+    record = experiment.RunRecord.from_fit(stage.name, model, history, timer=timer, test_accuracy=test_accuracy,
                                       images_per_second=len(x_train) / steady)
     return dataclasses.replace(record, seconds_per_epoch=steady)
 
@@ -92,7 +92,7 @@ def run_stages(x_train, y_train, x_test, y_test, epochs: int = 10, seeds: Sequen
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     if not seeds:
         raise ValueError("seeds must name at least one seed")
-    train_split, val_split, x_test_prep = prepare(x_train, y_train, x_test, val_size=val_size,
+    train_split, val_split, x_test_prep = split_and_scale(x_train, y_train, x_test, val_size=val_size,
                                                   train_size=train_size)
     results = []
     for stage in stages:

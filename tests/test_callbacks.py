@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from mnist_lab import RESULT_MIMETYPE, _jupyter, callbacks, models, train
+from mnist_lab import RESULT_MIMETYPE, _jupyter, callbacks, models, experiment
 from mnist_lab.callbacks import EpochTimer, Run, TrainingPlot
 
 pytestmark = [
@@ -52,7 +52,7 @@ def test_callback_sets_the_optimizer_rate_each_epoch(digits):
     model = compiled(models.logistic_regression(), learning_rate=0.5)
     recorder = RateRecorder()
     history = model.fit(x, y, batch_size=32, epochs=3, verbose=0,
-                        callbacks=[callbacks.learning_rate_callback(train.exponential_decay()), recorder])
+                        callbacks=[callbacks.learning_rate_callback(experiment.exponential_decay()), recorder])
     expected = [0.01, 0.006, 0.0036]  # the optimizer was compiled with 0.5
     assert recorder.rates == pytest.approx(expected, rel=1e-6)
     assert history.history["learning_rate"] == pytest.approx(expected, rel=1e-6)
@@ -190,7 +190,7 @@ def test_run_times_draws_and_records_the_fit(fitted_run, capsys):
 
     record = run.report()
     assert capsys.readouterr().out == str(record) + "\n"
-    expected = train.RunRecord.from_fit("logreg", model, history, timer=run.timer, monitor="val_loss")
+    expected = experiment.RunRecord.from_fit("logreg", model, history, timer=run.timer, monitor="val_loss")
     assert record == expected
     assert (record.params, record.epochs) == (7850, 3)
     assert record.test_accuracy is None
@@ -216,7 +216,7 @@ def test_run_without_validation_takes_it_from_the_validated_run(fitted_run, digi
     with pytest.raises(ValueError, match=r"run 'final' was not validated: pass validation_data to fit, or validation="):
         final.record()
     record = final.record(test_accuracy=0.5, validation=history)
-    kept = train.best_val_accuracy(history, monitor="val_loss")
+    kept = experiment.best_val_accuracy(history, monitor="val_loss")
     assert (record.best_val_accuracy, record.best_epoch) == (pytest.approx(kept.accuracy), kept.epoch)
     assert record.epochs == 4 and record.seconds_per_epoch == pytest.approx(final.seconds_per_epoch)
 

@@ -17,7 +17,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from mnist_lab import idx, models, recipes, series, train
+from mnist_lab import idx, models, recipes, series, experiment
 from mnist_lab.tooling import bench, cli, provenance, publish, runner
 from mnist_lab.tooling.lessons import notebooks as lesson_notebooks
 from mnist_lab.tooling.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, main
@@ -45,8 +45,8 @@ def lessons(tmp_path):
     src.mkdir()
     ok = write_nb(src / "01_ok.ipynb", 'DATASET = "mnist"\nQUICK = False',
                   "print('dataset', DATASET, 'quick', QUICK)",
-                  "from mnist_lab import train\n"
-                  "train.report(train.RunRecord('tiny', 10, 2, 0.5, 0.91, 2, test_accuracy=0.875))")
+                  "from mnist_lab import experiment\n"
+                  "experiment.show_record(experiment.RunRecord('tiny', 10, 2, 0.5, 0.91, 2, test_accuracy=0.875))")
     bad = write_nb(src / "02_bad.ipynb", 'DATASET = "mnist"', "x = 1", "1 / 0", "print('never')")
     return ok, bad
 
@@ -76,7 +76,7 @@ def test_run_table_failure_and_outputs(lessons, tmp_path, capsys, monkeypatch):
         [("01_ok.ipynb", "ok"), ("02_bad.ipynb", "FAILED at cell 3")]
     assert log["notebooks"][0]["parameters"] == {"DATASET": "fashion_mnist", "QUICK": True}   # --quick sets QUICK
     assert log["notebooks"][1]["parameters"] == {"DATASET": "fashion_mnist"}   # where there is one
-    tiny = train.RunRecord("tiny", 10, 2, 0.5, 0.91, 2, test_accuracy=0.875)
+    tiny = experiment.RunRecord("tiny", 10, 2, 0.5, 0.91, 2, test_accuracy=0.875)
     assert log["notebooks"][0]["records"] == [tiny.to_dict()]
     # Never overwrite without being asked.
     assert main(["run", str(ok), "--out", str(out)]) == 2
@@ -361,7 +361,7 @@ def test_run_stops_cleanly_on_a_signal(tmp_path, signum, repeat):
 
 def test_markdown_table_statistics():
     stage = recipes.STAGES[0]
-    runs = [train.RunRecord(stage.name, 7850, 3, 0.5, v, 3, test_accuracy=t, images_per_second=1000.0)
+    runs = [experiment.RunRecord(stage.name, 7850, 3, 0.5, v, 3, test_accuracy=t, images_per_second=1000.0)
             for v, t in [(0.90, 0.88), (0.92, 0.90)]]
     result = series.StageResult(stage, runs)
     row = result.row()
@@ -374,7 +374,7 @@ def test_markdown_table_statistics():
 def test_plot_stages_draws_accuracy_and_speed_per_stage():
     from matplotlib.figure import Figure
 
-    results = [series.StageResult(stage, [train.RunRecord(stage.name, 10, 3, seconds, 0.9, 3, test_accuracy=t,
+    results = [series.StageResult(stage, [experiment.RunRecord(stage.name, 10, 3, seconds, 0.9, 3, test_accuracy=t,
                                                          images_per_second=1000.0)
                                          for t in tests])
                for stage, seconds, tests in [(recipes.STAGES[0], 0.5, [0.90, 0.92]), (recipes.STAGES[1], 1.5, [0.97])]]
@@ -492,11 +492,11 @@ def test_run_says_when_a_notebook_used_sample_data(tmp_path, capsys, monkeypatch
     """No MNIST copy anywhere: the table, a note under it and run.json say the sample stood in."""
     monkeypatch.delenv("MNIST_LAB_DATA_DIR", raising=False)
     nb = write_nb(tmp_path / "01_offline.ipynb", 'DATASET = "mnist"',
-                  "from mnist_lab import data, train\n"
+                  "from mnist_lab import data, experiment\n"
                   "def offline(name):\n    raise OSError('no internet')\n"
                   "data._from_keras = offline   # no Keras cache and no download, as offline on a new machine\n"
                   "(x, y), (x_test, y_test) = data.load_data(DATASET, allow_sample=True)",
-                  "train.report(train.RunRecord('tiny', 10, 2, 0.5, 0.91, 2, test_accuracy=0.875))")
+                  "experiment.show_record(experiment.RunRecord('tiny', 10, 2, 0.5, 0.91, 2, test_accuracy=0.875))")
     out = tmp_path / "out"
     assert main(["run", str(nb), "--quick", "--out", str(out)]) == 0
     printed = capsys.readouterr().out

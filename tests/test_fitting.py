@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
-from mnist_lab import callbacks, fitting, models, train
+from mnist_lab import callbacks, fitting, models, experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,13 +21,13 @@ def small_data(digits):
 
 def test_compile_and_fit_is_the_lessons_compile_and_fit(digits):
     data = small_data(digits)
-    train.set_seed(0)
+    experiment.set_seed(0)
     by_hand = models.logistic_regression()
     by_hand.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01),
                     loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     expected = by_hand.fit(data[0], data[1], batch_size=32, epochs=2, validation_data=data[2:], verbose=0,
                            callbacks=[callbacks.EpochTimer()])
-    train.set_seed(0)
+    experiment.set_seed(0)
     helped = models.logistic_regression()
     history = fitting.compile_and_fit(helped, callbacks.EpochTimer(), learning_rate=0.01, data=data,
                                       batch_size=32, epochs=2)
@@ -36,7 +36,7 @@ def test_compile_and_fit_is_the_lessons_compile_and_fit(digits):
 
 
 def test_the_schedule_and_more_callbacks_reach_the_fit(digits):
-    schedule = train.exponential_decay(0.01, 0.5)
+    schedule = experiment.exponential_decay(0.01, 0.5)
     model, timer = models.logistic_regression(), callbacks.EpochTimer()
     history = fitting.compile_and_fit(model, callbacks.EpochTimer(), timer, learning_rate=0.01, schedule=schedule,
                                       data=small_data(digits), batch_size=32, epochs=3)

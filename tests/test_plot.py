@@ -177,9 +177,9 @@ def test_plot_training_curves_epochs_of_sparse_validation_and_a_wider_axis():
 def test_single_panel_functions_draw_on_the_given_axes(digits):
     fig, (left, right, third) = plt.subplots(1, 3)
     try:
-        assert plot.plot_learning_rate(lambda e: 0.1 * 0.5 ** e, 4, ax=left) is left
+        assert plot.plot_learning_rate(lambda e: 0.1 * 0.5 ** e, 4, ax=left) is fig   # always the Figure
         assert len(left.lines) == 1
-        assert plot.plot_histories({"a": {"val_accuracy": [0.5, 0.7]}}, ax=right) is right
+        assert plot.plot_histories({"a": {"val_accuracy": [0.5, 0.7]}}, ax=right) is fig
         assert len(right.lines) == 1
         assert plot.plot_confusion_matrix(LABELS, PREDICTIONS, title="mine", ax=third) is third
         assert third.get_title().startswith("mine\naccuracy 50.0%")

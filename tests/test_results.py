@@ -15,7 +15,7 @@ import pytest
 from mnist_lab import data, idx
 from mnist_lab.tooling import provenance, results
 from mnist_lab.tooling.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
-from mnist_lab.train import RunRecord
+from mnist_lab.experiment import RunRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = {"train-images-idx3-ubyte.gz": {"bytes": 9912422, "md5": "f68b3c2dcbeaaa9fbdd348bbdeb94873", "sha256": "a"},

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from mnist_lab import callbacks, checks, train
+from mnist_lab import callbacks, checks, experiment
 
 
 def tiny():
@@ -18,7 +18,7 @@ def tiny():
 def fit(epochs=2, learning_rate=0.01, decay=None, validation=True, batch_size=4):
     """The History of a tiny model's training (made once per setting: compiling takes a while)."""
     model = tiny()
-    schedule = train.exponential_decay(0.01, decay) if decay else None
+    schedule = experiment.exponential_decay(0.01, decay) if decay else None
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     x, y = np.random.default_rng(0).random((12, 4)), np.arange(12) % 3
@@ -46,7 +46,7 @@ def test_equal(capsys):
 def test_history(capsys):
     history = fit(epochs=3, learning_rate=0.01)
     checks.check_history(history, epochs=3, learning_rate=0.01, steps=3)
-    schedule = train.exponential_decay(0.01, 0.5)
+    schedule = experiment.exponential_decay(0.01, 0.5)
     decayed = fit(epochs=3, decay=0.5)
     checks.check_history(decayed, epochs=3, learning_rate=[schedule(e) for e in range(3)])
     assert capsys.readouterr().out.splitlines() == [
@@ -95,7 +95,7 @@ def test_new_layers(capsys):
 def test_candidates(capsys):
     baseline, mine = fit(), fit(learning_rate=0.001)
     run = callbacks.Run("mine", curves=False)
-    record = train.RunRecord("mine", 15, 2, None, 0.5, 1)
+    record = experiment.RunRecord("mine", 15, 2, None, 0.5, 1)
     checks.check_candidates({"notebook": baseline, "mine": mine}, baseline, [record])
     assert capsys.readouterr().out == "Correct: 2 candidates, each trained with validation data.\n"
     for candidates, records, message in [

@@ -8,7 +8,7 @@ images are never loaded into a model:
 """
 import json, sys, time
 from pathlib import Path
-from mnist_lab import data, recipes, train, callbacks
+from mnist_lab import data, recipes, experiment, callbacks
 import keras
 
 # Per notebook: its results file, recipe (split seed = the notebook's SEED, batch size, network) and image shape.
@@ -28,12 +28,12 @@ out = open(Path(__file__).with_name(notebook["file"]), "a")
 for spec in sys.argv[2:]:
     dropout, decay, lr, epochs, *seed = (float(v) for v in spec.split(","))
     seed = int(seed[0]) if seed else recipe.seed
-    train.set_seed(seed)
+    experiment.set_seed(seed)
     m = recipe.model(dropout=dropout, input_shape=notebook["input_shape"])
     m.compile(optimizer=keras.optimizers.Adam(learning_rate=lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     t = time.time()
     h = m.fit(x_train, y_train, batch_size=recipe.batch_size, epochs=int(epochs), validation_data=(x_val, y_val),
-              verbose=0, callbacks=[callbacks.learning_rate_callback(train.exponential_decay(lr, decay))]).history
+              verbose=0, callbacks=[callbacks.learning_rate_callback(experiment.exponential_decay(lr, decay))]).history
     row = dict(seed=seed, dropout=dropout, decay=decay, lr=lr, epochs=int(epochs), final_val_acc=h["val_accuracy"][-1],
                best_val_acc=max(h["val_accuracy"]), final_val_loss=h["val_loss"][-1], min_val_loss=min(h["val_loss"]),
                seconds=round(time.time() - t))

@@ -12,7 +12,7 @@ importing TensorFlow.
 """
 
 STRATEGY_API = (
-    "TF_CONFIG_ENV", "WORKER_JOBS", "parse_tf_config", "num_workers", "is_chief", "tpu_signalled", "describe",
+    "TF_CONFIG_ENV", "WORKER_JOBS", "parse_tf_config", "num_workers", "is_chief", "tpu_signalled", "describe_strategy",
     "choose_strategy", "global_batch_size", "scaled_learning_rate", "dataset_for", "distributed_dataset",
     "make_train_step", "sync_moving_statistics", "evaluate_accuracy", "Throughput",
 )

@@ -206,7 +206,7 @@ def _tpu_argument(signal: str) -> str | None:
     return None  # the resolver reads $TPU_NAME / $TPU_CONFIG / the GKE variable itself
 
 
-def describe(strategy) -> str:
+def describe_strategy(strategy) -> str:
     """One line: the strategy's name, its number of replicas and where they are."""
     n = strategy.num_replicas_in_sync
     replicas = f"{n} replica{'s' if n != 1 else ''}"
@@ -272,7 +272,7 @@ def choose_strategy(tpu: str | None = None, devices=None, verbose: bool = True):
             else:
                 strategy = tf.distribute.get_strategy()
     if verbose:
-        print(f"tf.distribute: {describe(strategy)}{note}")
+        print(f"tf.distribute: {describe_strategy(strategy)}{note}")
     return strategy
 
 

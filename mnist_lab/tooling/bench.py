@@ -17,7 +17,7 @@ import numpy as np
 from .._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
 import keras
 
-from .. import callbacks, data, models, train
+from .. import callbacks, data, models, experiment
 from ..series import LOSS, markdown_table
 
 
@@ -32,7 +32,7 @@ def pipeline_comparison(x_train, y_train, epochs: int = 3, batch_size: int = 100
     x = data.add_channel(data.scale(x_train))
     speeds = {}
     for feed in ("numpy", "tf.data"):
-        train.set_seed(seed)
+        experiment.set_seed(seed)
         model = models.dense_network((256, 64))
         model.compile(optimizer="adam", loss=LOSS, metrics=["accuracy"])
         timer = callbacks.EpochTimer()

@@ -242,9 +242,9 @@ def cmd_run(args) -> int:
             except runner.Interrupted as e:
                 where = f"at cell {e.index}" if e.index is not None else "while starting its kernel"
                 row[1:] = [f"interrupted {where}", f"{time.monotonic() - start:.0f} s",
-                           _headline(runner.results(e.nb)) if e.nb is not None else "—"]
+                           _headline(runner.run_records(e.nb)) if e.nb is not None else "—"]
                 raise
-            seconds, records, used = time.monotonic() - start, runner.results(nb), runner.sample_data(nb)
+            seconds, records, used = time.monotonic() - start, runner.run_records(nb), runner.sample_data(nb)
             row[1:] = [f"{status} (sample data)" if used and status == "ok" else status, f"{seconds:.0f} s",
                        _headline(records)]
             entry = {"notebook": src.name, "status": status, "seconds": round(seconds, 1),

@@ -208,7 +208,7 @@ def _pct(x: float) -> str:
 
 
 def _spread(values: list[float]) -> str:
-    """"mean% ± sd" in percentage points, the sample sd, as ``train.mean_and_spread`` writes it
+    """"mean% ± sd" in percentage points, the sample sd, as ``experiment.mean_and_spread`` writes it
     (not imported: that module starts TensorFlow)."""
     return _pct(statistics.mean(values)) + (f" ± {100 * statistics.stdev(values):.2f}" if len(values) > 1 else "")
 

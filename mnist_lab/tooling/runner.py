@@ -9,8 +9,8 @@ stored outputs. Conventions of the series' notebooks:
 * a cell tagged ``nbval-check-output`` keeps its outputs in the committed
   notebook, and nbval compares them; every other output is stripped
   (:func:`clean`);
-* :func:`mnist_lab.train.report` attaches each run's numbers under the
-  mimetype :data:`mnist_lab.RESULT_MIMETYPE`, which :func:`results` reads back.
+* :func:`mnist_lab.experiment.show_record` attaches each run's numbers under the
+  mimetype :data:`mnist_lab.RESULT_MIMETYPE`, which :func:`run_records` reads back.
 """
 
 from __future__ import annotations
@@ -248,7 +248,7 @@ def _attached(nb: nbformat.NotebookNode, mimetype: str) -> list[dict]:
     return found
 
 
-def results(nb: nbformat.NotebookNode) -> list[dict]:
+def run_records(nb: nbformat.NotebookNode) -> list[dict]:
     """Every run record the notebook reported, in order."""
     return _attached(nb, RESULT_MIMETYPE)
 

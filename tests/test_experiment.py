@@ -7,8 +7,8 @@ import keras
 import numpy as np
 import pytest
 
-from mnist_lab import _jupyter, callbacks, models, train
-from mnist_lab.train import Best, RunRecord
+from mnist_lab import _jupyter, callbacks, models, experiment
+from mnist_lab.experiment import Best, RunRecord
 
 
 def images(x):
@@ -38,16 +38,16 @@ def fitted(digits):
 
 
 def test_exponential_decay_defaults_are_the_tutorials():
-    schedule = train.exponential_decay()
+    schedule = experiment.exponential_decay()
     values = [schedule(epoch) for epoch in range(4)]
     assert values == pytest.approx([0.01, 0.006, 0.0036, 0.00216], rel=1e-12)
     assert all(type(v) is float for v in values)
 
 
 def test_exponential_decay_batchnorm_variant_and_constant():
-    schedule = train.exponential_decay(0.01, 0.666)
+    schedule = experiment.exponential_decay(0.01, 0.666)
     assert [schedule(e) for e in range(3)] == pytest.approx([0.01, 0.00666, 0.00443556], rel=1e-12)
-    assert train.exponential_decay(0.003, 1)(50) == pytest.approx(0.003)
+    assert experiment.exponential_decay(0.003, 1)(50) == pytest.approx(0.003)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -61,12 +61,12 @@ def test_exponential_decay_batchnorm_variant_and_constant():
 ])
 def test_exponential_decay_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        train.exponential_decay(**kwargs)
+        experiment.exponential_decay(**kwargs)
 
 
 def test_schedule_rejects_negative_epochs():
     with pytest.raises(ValueError, match=r"epoch must be an integer >= 0"):
-        train.exponential_decay()(-1)
+        experiment.exponential_decay()(-1)
 
 
 # --- best validation accuracy -------------------------------------------------
@@ -74,25 +74,25 @@ def test_schedule_rejects_negative_epochs():
 
 def test_best_val_accuracy_is_the_maximum_with_a_one_based_epoch():
     history = {"loss": [1.0, 0.5, 0.4, 0.3], "val_accuracy": [0.90, 0.95, 0.95, 0.93]}
-    best = train.best_val_accuracy(history)
+    best = experiment.best_val_accuracy(history)
     assert best == Best(accuracy=0.95, epoch=2)  # a tie goes to the first epoch
     assert best.accuracy == 0.95 and best.epoch == 2
-    assert train.best_val_accuracy({"val_accuracy": [0.99, 0.5]}) == (0.99, 1)
-    assert train.best_val_accuracy({"val_accuracy": [0.1, 0.2, 0.3]}) == (0.3, 3)
+    assert experiment.best_val_accuracy({"val_accuracy": [0.99, 0.5]}) == (0.99, 1)
+    assert experiment.best_val_accuracy({"val_accuracy": [0.1, 0.2, 0.3]}) == (0.3, 3)
 
 
 def test_best_val_accuracy_follows_the_early_stopping_monitor():
     history = {"loss": [1.0, 0.5, 0.4, 0.3], "val_accuracy": [0.90, 0.96, 0.95, 0.95],
                "val_loss": [0.4, 0.2, 0.1, 0.1]}
     # The lowest loss wins for a loss (first of the tied epochs 3 and 4), not the highest accuracy.
-    assert train.best_val_accuracy(history, monitor="val_loss") == Best(accuracy=0.95, epoch=3)
-    assert train.best_val_accuracy(history, monitor="val_accuracy") == Best(accuracy=0.96, epoch=2)
+    assert experiment.best_val_accuracy(history, monitor="val_loss") == Best(accuracy=0.95, epoch=3)
+    assert experiment.best_val_accuracy(history, monitor="val_accuracy") == Best(accuracy=0.96, epoch=2)
     history["val_auc"] = [0.5, 0.6, 0.7, 0.6]  # any other metric: the highest wins
-    assert train.best_val_accuracy(history, monitor="val_auc") == Best(accuracy=0.95, epoch=3)
+    assert experiment.best_val_accuracy(history, monitor="val_auc") == Best(accuracy=0.95, epoch=3)
     with pytest.raises(ValueError, match=r"no 'val_lost'"):
-        train.best_val_accuracy(history, monitor="val_lost")
+        experiment.best_val_accuracy(history, monitor="val_lost")
     with pytest.raises(ValueError, match=r"history\['val_loss'\] contains NaN"):
-        train.best_val_accuracy({"val_accuracy": [0.9, 0.8], "val_loss": [0.3, float("nan")]}, monitor="val_loss")
+        experiment.best_val_accuracy({"val_accuracy": [0.9, 0.8], "val_loss": [0.3, float("nan")]}, monitor="val_loss")
 
 
 @pytest.mark.slow
@@ -103,7 +103,7 @@ def test_best_val_accuracy_with_monitor_finds_the_epoch_early_stopping_restores(
     history = model.fit(x[:200], y[:200], batch_size=20, epochs=5, verbose=0, validation_data=(x[-200:], y[-200:]),
                         callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=5,
                                                                  restore_best_weights=True)])
-    kept = train.best_val_accuracy(history, monitor="val_loss")
+    kept = experiment.best_val_accuracy(history, monitor="val_loss")
     assert kept.epoch < 5, "the lowest validation loss should come before the last epoch, so that restoring matters"
     loss, accuracy = model.evaluate(x[-200:], y[-200:], verbose=0)
     assert loss == pytest.approx(min(history.history["val_loss"]), rel=1e-4)
@@ -115,7 +115,7 @@ def test_best_val_accuracy_with_monitor_finds_the_epoch_early_stopping_restores(
 def test_best_val_accuracy_reads_a_keras_history(fitted):
     _, history, _ = fitted
     values = history.history["val_accuracy"]
-    best = train.best_val_accuracy(history)
+    best = experiment.best_val_accuracy(history)
     assert best.accuracy == pytest.approx(max(values))
     assert best.epoch == values.index(max(values)) + 1
     assert type(best.accuracy) is float
@@ -131,25 +131,25 @@ def test_best_val_accuracy_reads_a_keras_history(fitted):
 ])
 def test_best_val_accuracy_explains_what_is_missing(history, message):
     with pytest.raises(ValueError, match=message):
-        train.best_val_accuracy(history)
+        experiment.best_val_accuracy(history)
 
 
 def test_mean_and_spread_uses_the_sample_sd_in_points():
-    assert train.mean_and_spread([0.9722, 0.9897, 0.9902]) == "98.40% ± 1.03"
-    assert train.mean_and_spread(np.array([0.5])) == "50.00%"  # one seed: no spread
-    assert train.mean_and_spread([0.97, 0.99], explain=True) == "98.00% ± 1.41 (mean ± standard deviation over 2 seeds)"
-    assert train.mean_and_spread([0.5], explain=True) == "50.00% (1 seed: no spread to show)"
+    assert experiment.mean_and_spread([0.9722, 0.9897, 0.9902]) == "98.40% ± 1.03"
+    assert experiment.mean_and_spread(np.array([0.5])) == "50.00%"  # one seed: no spread
+    assert experiment.mean_and_spread([0.97, 0.99], explain=True) == "98.00% ± 1.41 (mean ± standard deviation over 2 seeds)"
+    assert experiment.mean_and_spread([0.5], explain=True) == "50.00% (1 seed: no spread to show)"
     with pytest.raises(ValueError, match=r"non-empty list of accuracies, got shape \(0,\)"):
-        train.mean_and_spread([])
+        experiment.mean_and_spread([])
     with pytest.raises(ValueError, match=r"got shape \(1, 2\)"):
-        train.mean_and_spread([[0.9, 0.8]])
+        experiment.mean_and_spread([[0.9, 0.8]])
 
 
 # --- seeds -------------------------------------------------------------------
 
 
 def _first_epoch_loss(seed, x, y):
-    train.set_seed(seed)
+    experiment.set_seed(seed)
     model = compiled(models.dense_network(hidden=(32,), dropout=0.3), learning_rate=1e-3)
     return model.fit(x, y, batch_size=32, epochs=1, shuffle=True, verbose=0).history["loss"][0]
 
@@ -159,7 +159,7 @@ def test_set_seed_repeats_weights_and_first_epoch_loss(digits):
     x, y = images(digits[0][:128]), digits[1][:128]
     weights = []
     for seed in (7, 7, 8):
-        train.set_seed(seed)
+        experiment.set_seed(seed)
         weights.append(models.dense_network(hidden=(32,)).get_weights())
     assert all(np.array_equal(a, b) for a, b in zip(weights[0], weights[1]))
     assert not np.array_equal(weights[0][0], weights[2][0])
@@ -169,9 +169,9 @@ def test_set_seed_repeats_weights_and_first_epoch_loss(digits):
 
 
 def test_set_seed_seeds_python_and_numpy():
-    train.set_seed(5)
+    experiment.set_seed(5)
     first = (random.random(), np.random.rand())
-    train.set_seed(5)
+    experiment.set_seed(5)
     assert (random.random(), np.random.rand()) == first
 
 
@@ -179,22 +179,22 @@ def test_set_seed_switches_op_determinism_on_and_off_again():
     from tensorflow.python.framework import config as tf_config
 
     try:
-        train.set_seed(1, deterministic=True)
+        experiment.set_seed(1, deterministic=True)
         assert tf_config.is_op_determinism_enabled()
     finally:
-        train.set_seed(1, deterministic=False)
+        experiment.set_seed(1, deterministic=False)
     assert not tf_config.is_op_determinism_enabled()
 
 
 @pytest.mark.parametrize("seed", [-1, 2**32, 1.5, "1", True, None])
 def test_set_seed_rejects_bad_seeds(seed):
     with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*32\)"):
-        train.set_seed(seed)
+        experiment.set_seed(seed)
 
 
 def test_set_seed_rejects_non_boolean_deterministic():
     with pytest.raises(ValueError, match=r"deterministic must be True or False"):
-        train.set_seed(0, deterministic="yes")
+        experiment.set_seed(0, deterministic="yes")
 
 
 # --- run records -------------------------------------------------------------
@@ -251,7 +251,7 @@ def test_run_record_from_dict_names_bad_fields():
 def test_run_record_from_fit(fitted):
     model, history, timer = fitted
     record = RunRecord.from_fit("logreg", model, history, timer=timer, test_accuracy=0.9)
-    best = train.best_val_accuracy(history)
+    best = experiment.best_val_accuracy(history)
     assert (record.params, record.epochs) == (7850, 3)
     assert (record.best_val_accuracy, record.best_epoch) == (pytest.approx(best.accuracy), best.epoch)
     assert record.seconds_per_epoch == pytest.approx(timer.seconds_per_epoch)
@@ -259,11 +259,11 @@ def test_run_record_from_fit(fitted):
     untimed = RunRecord.from_fit("logreg", model, history.history)
     assert untimed.seconds_per_epoch is None and "s/epoch" not in str(untimed)
     by_loss = RunRecord.from_fit("logreg", model, history, monitor="val_loss")
-    assert (by_loss.best_val_accuracy, by_loss.best_epoch) == tuple(train.best_val_accuracy(history, monitor="val_loss"))
+    assert (by_loss.best_val_accuracy, by_loss.best_epoch) == tuple(experiment.best_val_accuracy(history, monitor="val_loss"))
 
 
 def test_report_prints_the_line_outside_ipython(capsys):
-    assert train.report(RELU) is None
+    assert experiment.show_record(RELU) is None
     assert capsys.readouterr().out == str(RELU) + "\n"
 
 
@@ -272,7 +272,7 @@ def test_report_attaches_json_in_a_kernel(monkeypatch, capsys):
     shown = []
     monkeypatch.setattr(_jupyter, "kernel", lambda: object())
     monkeypatch.setattr(display_module, "display", lambda *objs, **kwargs: shown.append((objs, kwargs)))
-    assert train.report(RELU) is None
+    assert experiment.show_record(RELU) is None
     assert shown == [(({"text/plain": str(RELU), "application/vnd.mnist-lab.result+json": RELU.to_dict()},),
                       {"raw": True})]
     assert capsys.readouterr().out == ""
@@ -280,8 +280,8 @@ def test_report_attaches_json_in_a_kernel(monkeypatch, capsys):
 
 
 def test_report_rejects_other_objects():
-    with pytest.raises(TypeError, match=r"report needs a RunRecord, got dict"):
-        train.report({"name": "x"})
+    with pytest.raises(TypeError, match=r"show_record needs a RunRecord, got dict"):
+        experiment.show_record({"name": "x"})
 
 
 # --- tables --------------------------------------------------------------------
@@ -289,7 +289,7 @@ def test_report_rejects_other_objects():
 
 def test_format_table_is_markdown():
     untimed = RunRecord("lenet | tanh", 61706, 10, None, 0.98765, 9)
-    table = train.format_table([RELU, untimed])
+    table = experiment.format_table([RELU, untimed])
     lines = table.splitlines()
     assert lines[0] == "| model | parameters | s/epoch | best val acc | test acc |"
     assert lines[1] == "|:--|--:|--:|--:|--:|"
@@ -299,17 +299,17 @@ def test_format_table_is_markdown():
 
 
 def test_format_table_reference_column():
-    table = train.format_table([RELU], reference={"relu 128": "98.0% (full MNIST)", "other": "x"},
+    table = experiment.format_table([RELU], reference={"relu 128": "98.0% (full MNIST)", "other": "x"},
                                reference_title="tutorial")
     header, _, row = table.splitlines()
     assert header.endswith("| test acc | tutorial |")
     assert row.endswith("| 96.80% | 98.0% (full MNIST) |")
-    other = train.format_table([RunRecord("sigmoid", 1, 1, None, 0.5, 1)], reference={"relu 128": "98%"})
+    other = experiment.format_table([RunRecord("sigmoid", 1, 1, None, 0.5, 1)], reference={"relu 128": "98%"})
     assert other.splitlines()[2].endswith("| — | — |")
 
 
 def test_format_table_needs_records():
     with pytest.raises(ValueError, match=r"at least one RunRecord"):
-        train.format_table([])
+        experiment.format_table([])
     with pytest.raises(ValueError, match=r"needs RunRecords, got dict"):
-        train.format_table([RELU.to_dict()])
+        experiment.format_table([RELU.to_dict()])

@@ -1,4 +1,4 @@
-"""Training runs on record: learning-rate schedules, seeds, and one-line run records (:class:`RunRecord`)."""
+"""The bookkeeping of training experiments: seeds, learning-rate schedules, and one-line run records (:class:`RunRecord`)."""
 
 from __future__ import annotations
 
@@ -240,10 +240,10 @@ class RunRecord:
         return cls(**values)
 
 
-def report(record: RunRecord) -> None:
+def show_record(record: RunRecord) -> None:
     """Show a record's one line; in Jupyter also attach its JSON (``RESULT_MIMETYPE``) for the notebook runner."""
     if not isinstance(record, RunRecord):
-        raise TypeError(f"report needs a RunRecord, got {type(record).__name__}")
+        raise TypeError(f"show_record needs a RunRecord, got {type(record).__name__}")
     _jupyter.show(str(record), RESULT_MIMETYPE, record.to_dict())
 
 
