@@ -14,19 +14,20 @@ from . import callbacks
 def compile_and_fit(model, run, *more_callbacks, learning_rate, data, batch_size, epochs, schedule=None):
     """Compile ``model`` with Adam at ``learning_rate`` and sparse cross-entropy, then fit and validate it.
 
-    ``data`` is ``(x_train, y_train, x_val, y_val)``; training runs ``epochs`` epochs of ``batch_size``
-    images, silently, watched by ``run``, then by the learning-rate ``schedule`` (``schedule(epoch)``,
-    if given) and ``more_callbacks``. Returns the ``History``.
+    ``data`` is ``(x_train, y_train, x_val, y_val)``, or ``(x_train, y_train)`` for a final model that
+    learns from every training image once all choices are made (no validation then); training runs
+    ``epochs`` epochs of ``batch_size`` images, silently, watched by ``run``, then by the learning-rate
+    ``schedule`` (``schedule(epoch)``, if given) and ``more_callbacks``. Returns the ``History``.
     """
-    if len(data) != 4:
-        raise ValueError(f"data must be (x_train, y_train, x_val, y_val), got {len(data)} items")
+    if len(data) not in (2, 4):
+        raise ValueError(f"data must be (x_train, y_train, x_val, y_val) or (x_train, y_train), got {len(data)} items")
     for extra in more_callbacks:
         if not isinstance(extra, keras.callbacks.Callback):
             hint = f"; give the learning rate by name: learning_rate={extra!r}" if isinstance(extra, float) else ""
             raise ValueError(f"after the run, compile_and_fit takes Keras callbacks, got {extra!r}{hint}")
-    x_train, y_train, x_val, y_val = data
+    x_train, y_train, *validation = data
     decay = [] if schedule is None else [callbacks.learning_rate_callback(schedule)]
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs,
-                     validation_data=(x_val, y_val), verbose=0, callbacks=[run, *decay, *more_callbacks])
+                     validation_data=tuple(validation) or None, verbose=0, callbacks=[run, *decay, *more_callbacks])

@@ -15,7 +15,7 @@ from ._tf import tf  # noqa: F401  (quiet TensorFlow start-up, before keras)
 import keras
 from keras import layers
 
-from . import data
+from . import augment, data
 
 IMAGE_SHAPES = ((28, 28, 1), (28, 28))
 FLAT_SHAPE = (784,)
@@ -254,18 +254,16 @@ def augmentation(rotation=10.0, shift=0.1, zoom=0.1, flip=False, name="augmentat
     """Random small rotations, shifts and zooms (and optional left-right flips), active only in training.
 
     ``rotation`` is in degrees, ``shift`` and ``zoom`` are fractions of the image size; pixels moved in
-    are black, the background of MNIST.
+    are black, the background of MNIST. Rotation, shift and zoom are one :class:`~mnist_lab.augment.RandomAffine`
+    layer, so each image is interpolated once, not three times.
     """
     rotation = _number_below(rotation, 180, "rotation (degrees)")
     shift, zoom = _number_below(shift, 1, "shift"), _number_below(zoom, 1, "zoom")
     if not isinstance(flip, bool):
         raise ValueError(f"flip must be True or False, got {flip!r}")
-    fill = {"fill_mode": "constant", "fill_value": 0.0}
     return keras.Sequential([
         *([layers.RandomFlip("horizontal", name="random_flip")] if flip else []),
-        layers.RandomRotation(rotation / 360.0, **fill, name="random_rotation"),
-        layers.RandomTranslation(shift, shift, **fill, name="random_shift"),
-        layers.RandomZoom(zoom, **fill, name="random_zoom"),
+        augment.RandomAffine(rotation, shift, zoom, name="random_affine"),
     ], name=name)
 
 

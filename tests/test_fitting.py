@@ -44,10 +44,18 @@ def test_the_schedule_and_more_callbacks_reach_the_fit(digits):
     assert len(timer.epoch_seconds) == len(history.history["loss"]) == 3
 
 
-def test_data_must_hold_four_arrays(digits):
-    with pytest.raises(ValueError, match=r"data must be \(x_train, y_train, x_val, y_val\), got 2 items"):
+def test_data_must_hold_two_or_four_arrays(digits):
+    with pytest.raises(ValueError, match=r"data must be \(x_train, y_train, x_val, y_val\) or \(x_train, y_train\), "
+                                         r"got 3 items"):
         fitting.compile_and_fit(models.logistic_regression(), callbacks.EpochTimer(), learning_rate=0.01,
-                                data=small_data(digits)[:2], batch_size=32, epochs=1)
+                                data=small_data(digits)[:3], batch_size=32, epochs=1)
+
+
+def test_two_arrays_train_a_final_model_without_validation(digits):
+    history = fitting.compile_and_fit(models.logistic_regression(), callbacks.EpochTimer(), learning_rate=0.01,
+                                      data=small_data(digits)[:2], batch_size=32, epochs=2)
+    assert sorted(history.history) == ["accuracy", "loss"]
+    assert len(history.history["loss"]) == 2
 
 
 def test_a_learning_rate_in_place_of_a_callback_gets_a_clear_error(digits):
