@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mnist_lab.tooling import lessons, publish, runner, student
+from mnist_lab.tooling import lessons, publish, runner, stamp, student
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = lessons.notebooks(ROOT / "notebooks")
@@ -24,14 +24,16 @@ def test_series_is_numbered_in_order():
 
 @by_name
 def test_committed_clean(path):
-    """Stored outputs only where nbval checks them; no execution counts or run metadata."""
+    """Outputs of a published run (stamp.py checks which), or only where nbval checks them; no run metadata."""
     raw = json.loads(path.read_text())
     nb = nbformat.reads(path.read_text(), as_version=4)
     nbformat.validate(nb)
     assert set(raw["metadata"]) <= set(runner.KEEP_METADATA)
-    checked, grade_ids = 0, set()
+    stamped = stamp.run_of(nb) is not None
+    checked, count, grade_ids = 0, 0, set()
     for i, cell in enumerate(nb.cells):
-        assert set(cell.metadata) <= {"tags", "nbgrader"}, f"cell {i} has metadata {dict(cell.metadata)}"
+        allowed = {"tags", "nbgrader"} | ({stamp.KEY} if stamped and cell.cell_type == "code" else set())
+        assert set(cell.metadata) <= allowed, f"cell {i} has metadata {dict(cell.metadata)}"
         # nbgrader's metadata, exactly: solution regions in solution cells or written answers, checks in tests
         has_region = any(student.is_marker(line) for line in cell.source.splitlines())
         if has_region or "nbgrader" in cell.metadata:
@@ -49,7 +51,10 @@ def test_committed_clean(path):
         assert "NBVAL_" not in cell.source, f"cell {i}: nbval's markers go in the cell's tags, out of students' sight"
         if cell.cell_type != "code":
             continue
-        if runner.is_checked(cell):
+        count += 1
+        if stamped:   # every cell ran, numbered as a fresh kernel numbers them
+            assert cell.execution_count == count, f"cell {i} should be numbered {count}"
+        elif runner.is_checked(cell):
             checked += 1
             assert cell.execution_count == checked, f"checked cell {i} should be numbered {checked}"
         else:

@@ -5,7 +5,8 @@
     mnist-lab student [NOTEBOOK ...] --out DIR [--force]
     mnist-lab workers N [--timeout S] -- COMMAND ...
     mnist-lab publish OWNER/REPO [--branch B] [--wheel URL_OR_PATH]
-    mnist-lab results add RUN_DIR ... [--part LABEL] [--allow-dirty] | mnist-lab results render [--check]
+    mnist-lab results add RUN_DIR ... [--part LABEL] [--allow-dirty] | mnist-lab results stamp RUN_DIR
+    | mnist-lab results render [--check]
 
 Errors the user can fix (missing data, bad arguments, existing outputs, an
 --out that cannot be written) end with one line on stderr, never a traceback.
@@ -381,6 +382,13 @@ def cmd_results(args) -> int:
                 print(line)
             print(f"wrote {file}; now run: mnist-lab results render")
             return EXIT_OK
+        if args.action == "stamp":
+            from . import stamp
+
+            for line in stamp.stamp_run(args.run_dir, file):
+                print(line)
+            print("commit the stamped notebooks together with docs/results.json")
+            return EXIT_OK
         changed = results.render_pages(file, check=args.check)
     except results.Disagrees as e:
         print(f"mnist-lab results: {e}", file=sys.stderr)
@@ -449,6 +457,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "--set): parts add up, a part with the same label is replaced")
     add.add_argument("--allow-dirty", action="store_true", help="accept runs made with uncommitted changes")
     add.add_argument("--file", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    stamp = actions.add_parser("stamp", help="give the lessons the outputs of a run already added: every "
+                               "figure and number, each cell stamped with the source that produced it")
+    stamp.add_argument("run_dir", metavar="RUN_DIR")
+    stamp.add_argument("--file", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     render = actions.add_parser("render", help="write the README's results table and docs/results.md's "
                                 "measured part from the results file")
     render.add_argument("--check", action="store_true", help="write nothing; exit 1 if a page disagrees")

@@ -27,7 +27,7 @@ from .. import RESULT_MIMETYPE, SAMPLE_MIMETYPE
 from . import atomic
 
 CHECK_TAG = "nbval-check-output"  # nbval's cell tag
-KEEP_METADATA = ("kernelspec", "language_info", "colab")
+KEEP_METADATA = ("kernelspec", "language_info", "colab", "mnist_lab")   # mnist_lab: the run stamp (stamp.py)
 
 # papermill logs what a failed run's CellError says again (and the timeout/dead-kernel lines of its
 # notebook client); with a handler of its own the lines reach only loggers the caller configured.
