@@ -1,13 +1,17 @@
 """The committed lessons' outputs come from a published complete-MNIST run and match their cells' source."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from mnist_lab.tooling import lessons, results, runner, stamp
+from mnist_lab.tooling import lessons, publish, results, runner, stamp
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = lessons.notebooks(ROOT / "notebooks")
@@ -51,7 +55,25 @@ def test_an_edited_cell_makes_its_outputs_stale():
     stamp.stamp(nb, executed(), RUN)
     nb.cells[2].source = "print(x + 1)"
     assert stamp.problems(nb, "08", published()) == [
-        "cell 2 changed since its outputs were made: run the notebook again, then stamp"]
+        "cell 2 changed since the run that made the outputs: run the notebook again, then stamp"]
+
+
+def test_an_edited_cell_without_outputs_makes_the_outputs_after_it_stale():
+    nb = lesson()
+    stamp.stamp(nb, executed(), RUN)
+    assert nb.cells[1].outputs == []
+    nb.cells[1].source = "x = 6 * 8"    # like a changed Parameters cell: print(x) would show another number
+    assert stamp.problems(nb, "08", published()) == [
+        "cell 1 changed since the run that made the outputs: run the notebook again, then stamp"]
+
+
+def test_a_published_fork_keeps_its_stamps():
+    """mnist-lab publish rewrites the setup cell's install address, which no run outside Colab reads."""
+    setup = publish.read_course(ROOT / "pyproject.toml").setup_cell()
+    fork = publish.parse_course(
+        (ROOT / "pyproject.toml").read_text().replace("mnist-lab/mnist-lab", "someone/fork")).setup_cell()
+    assert fork != setup and stamp.source_hash(fork) == stamp.source_hash(setup)
+    assert stamp.source_hash(setup) != stamp.source_hash(setup.replace("import sys", "import os"))
 
 
 def test_outputs_of_a_run_not_in_the_results_are_refused():
@@ -91,3 +113,47 @@ def test_committed_outputs_are_current_and_published(path):
     if stamp.run_of(nb) is not None:
         assert path.stat().st_size < 3.5e6, f"{path.name}: {path.stat().st_size / 1e6:.1f} MB of outputs"
         assert json.loads(path.read_text())["metadata"][stamp.KEY]["run"]["commit"]
+
+
+FULL = ROOT.parent / "shared" / "data" / "mnist-full"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FULL.is_dir(), reason=f"the complete MNIST is not at {FULL}")
+@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="needs git and a checkout")
+def test_run_add_and_stamp_end_to_end_and_an_edit_is_caught(tmp_path):
+    """The maintainer's path with the real command: run notebook 1 on the complete MNIST from a clean commit,
+    add the run, stamp it; the copy's own staleness test passes, and fails once a code cell is edited."""
+    course = tmp_path / "course"
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        if (ROOT / name).is_file():
+            (course / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, course / name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env.update(PYTHONPATH=str(course), MNIST_LAB_DATA_DIR=str(FULL), GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
+
+    def sh(*args, timeout=300):
+        done = subprocess.run(args, cwd=course, env=env, capture_output=True, text=True, timeout=timeout)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        return done.stdout
+
+    sh("git", "init", "-q")
+    sh("git", "add", "-A")
+    sh("git", "commit", "-qm", "the course")
+    cli = [sys.executable, "-m", "mnist_lab.tooling.cli"]
+    sh(*cli, "run", "notebooks/01_data.ipynb", "--out", str(tmp_path / "run"))
+    sh(*cli, "results", "add", str(tmp_path / "run"))
+    assert "notebooks/01_data.ipynb: outputs of the run of" in sh(*cli, "results", "stamp", str(tmp_path / "run"))
+    lesson = runner.read(course / "notebooks/01_data.ipynb")
+    assert stamp.run_of(lesson)["commit"] == sh("git", "rev-parse", "HEAD").strip()
+    assert any(out.get("output_type") == "display_data" for cell in lesson.cells for out in cell.get("outputs", []))
+    staleness = [sys.executable, "-m", "pytest", "-q", "-n", "0", "tests/test_stamp.py",
+                 "-k", "committed_outputs and 01_data"]
+    assert " passed" in sh(*staleness)
+    code = next(i for i, cell in enumerate(lesson.cells) if cell.cell_type == "code" and cell.outputs and i > 2)
+    lesson.cells[code].source += "\n# edited after the run"
+    runner.write(lesson, course / "notebooks/01_data.ipynb")
+    failed = subprocess.run(staleness, cwd=course, env=env, capture_output=True, text=True, timeout=300)
+    assert failed.returncode == 1 and f"cell {code} changed since the run that made the outputs" in failed.stdout

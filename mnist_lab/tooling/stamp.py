@@ -9,6 +9,7 @@ lists every output that no longer matches its cell's source or whose run is not 
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import nbformat
@@ -17,11 +18,16 @@ from . import results, runner
 
 KEY = "mnist_lab"          # cell and notebook metadata written here
 RUN_FIELDS = ("started", "commit", "part")
+INSTALL_LINE = re.compile(r'^INSTALL_FROM = "[^"\n]*"$', re.M)   # the line publish.SETUP_CELL fills in
 
 
 def source_hash(source: str) -> str:
-    """sha256 of a cell's source: what the stamp on its outputs records."""
-    return hashlib.sha256(source.encode()).hexdigest()
+    """sha256 of a cell's source: what the stamp on its outputs records.
+
+    The setup cell's install address is left out: ``mnist-lab publish`` rewrites it for a fork, and no run
+    outside Colab reads it.
+    """
+    return hashlib.sha256(INSTALL_LINE.sub('INSTALL_FROM = ""', source).encode()).hexdigest()
 
 
 def run_of(nb: nbformat.NotebookNode) -> dict | None:
@@ -68,15 +74,16 @@ def problems(nb: nbformat.NotebookNode, key: str, store: dict) -> list[str]:
         if run not in published:
             found.append(f"its outputs come from run {run}, which docs/results.json does not hold for {key}")
     for i, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or not cell.outputs:
+        if cell.cell_type != "code":
             continue
         if run is None:
-            if not runner.is_checked(cell):
+            if cell.outputs and not runner.is_checked(cell):
                 found.append(f"cell {i} stores outputs of no published run")
             continue
+        # every code cell, with outputs or not: an edited Parameters cell makes the outputs after it stale
         recorded = cell.metadata.get(KEY, {}).get("source_sha256")
         if recorded != source_hash(cell.source):
-            found.append(f"cell {i} changed since its outputs were made: run the notebook again, then stamp")
+            found.append(f"cell {i} changed since the run that made the outputs: run the notebook again, then stamp")
     return found
 
 
