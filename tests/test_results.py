@@ -307,11 +307,11 @@ def test_the_complete_mnist_is_published_in_any_form(repo, monkeypatch, form):
 
 @pytest.mark.parametrize("change, accepted", [(None, True), ("md5", False), ("file", False)])
 def test_runs_recorded_before_array_checksums_are_judged_by_their_files(repo, change, accepted):
-    """The published entries hold only their IDX files' checksums; such a run.json is still recognised."""
+    """Runs recorded before array checksums hold only their IDX files' checksums; such a run.json is still recognised."""
     entry = json.loads((ROOT / "docs" / "results.json").read_text())["notebooks"]["02"][0]
     run = {**{k: entry[k] for k in results.HEAD}, "quick": False,
            "notebooks": [{k: entry[k] for k in ("notebook", "status", "seconds", "parameters", "records")}]}
-    assert "arrays" not in run["data"]
+    run["data"] = {k: v for k, v in run["data"].items() if k != "arrays"}   # as those runs recorded it
     files = run["data"]["files"]
     if change == "md5":
         files["train-labels-idx1-ubyte.gz"]["md5"] = "0" * 32
