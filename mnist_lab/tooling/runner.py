@@ -267,4 +267,5 @@ def write(nb: nbformat.NotebookNode, path: str | os.PathLike) -> Path:
     A failed or killed write leaves the old file as it was (:func:`atomic.write_text`).
     """
     nbformat.validate(nb)
-    return atomic.write_text(path, nbformat.writes(nb))
+    text = nbformat.writes(nb)
+    return atomic.write_text(path, text if text.endswith("\n") else text + "\n")   # as publish and editors end it
