@@ -35,7 +35,6 @@ class RandomAffine(keras.layers.Layer):
         self.zoom = _fraction(zoom, "zoom", 1)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.supports_masking = False
 
     def transforms(self, batch_size, height, width):
         """The ``(batch_size, 8)`` maps from output to input pixels that ``affine_transform`` takes."""

@@ -1,6 +1,8 @@
 """Fixtures: real MNIST digits for tests, from whatever source is available."""
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import matplotlib
@@ -11,7 +13,18 @@ matplotlib.use("Agg")  # this process only: notebook kernels keep their own back
 
 from mnist_lab import data, idx
 
-SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+
+
+def copy_tracked_files(destination: Path) -> Path:
+    """The course's tracked files as they are in the working tree: what a fork or a clean checkout of it holds."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        if (ROOT / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, destination / name)
+    return destination
 
 
 def make_idx_folder(folder, n_train=12, n_test=5, value=0):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import copy_tracked_files
 
 from mnist_lab.tooling import lessons, publish
 from mnist_lab.tooling.cli import main
@@ -387,16 +388,6 @@ def test_failed_install_shows_one_line_in_jupyter_and_stops_the_run(tmp_path, mo
 
 
 # -- A fork ------------------------------------------------------------------------------------------------------
-
-def copy_tracked_files(destination: Path) -> Path:
-    """The course's tracked files as they are in the working tree: what a fork of it would hold."""
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
-    for name in filter(None, listed.decode().split("\0")):
-        if (ROOT / name).is_file():
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, destination / name)
-    return destination
-
 
 @pytest.mark.slow
 @needs_git

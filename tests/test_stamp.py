@@ -9,6 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import copy_tracked_files
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from mnist_lab.tooling import lessons, publish, results, runner, stamp
@@ -124,12 +125,7 @@ FULL = ROOT.parent / "shared" / "data" / "mnist-full"
 def test_run_add_and_stamp_end_to_end_and_an_edit_is_caught(tmp_path):
     """The maintainer's path with the real command: run notebook 1 on the complete MNIST from a clean commit,
     add the run, stamp it; the copy's own staleness test passes, and fails once a code cell is edited."""
-    course = tmp_path / "course"
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
-    for name in filter(None, listed.decode().split("\0")):
-        if (ROOT / name).is_file():
-            (course / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, course / name)
+    course = copy_tracked_files(tmp_path / "course")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env.update(PYTHONPATH=str(course), MNIST_LAB_DATA_DIR=str(FULL), GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
                GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")

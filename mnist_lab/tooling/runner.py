@@ -75,15 +75,20 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             continue
         if is_checked(cell):  # nbval wants a count on a cell with stored outputs: number them 1, 2, ...
             checked += 1
-            cell.execution_count = checked
+            set_outputs(cell, cell.outputs, checked)
         else:
-            cell.execution_count, cell.outputs = None, []
-        cell.outputs = _merge_streams(cell.outputs)
-        for out in cell.outputs:
-            if "execution_count" in out:
-                out["execution_count"] = cell.execution_count
+            set_outputs(cell, [], None)
     nb.nbformat, nb.nbformat_minor = 4, 5
     return nb
+
+
+def set_outputs(cell, outputs: list, count: int | None) -> None:
+    """Store ``outputs`` in a code cell (prints merged) under execution count ``count``, theirs included."""
+    cell.execution_count = count
+    cell.outputs = _merge_streams(outputs)
+    for out in cell.outputs:
+        if "execution_count" in out:
+            out["execution_count"] = count
 
 
 def _merge_streams(outputs: list) -> list:

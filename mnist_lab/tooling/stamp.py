@@ -35,11 +35,6 @@ def run_of(nb: nbformat.NotebookNode) -> dict | None:
     return nb.metadata.get(KEY, {}).get("run")
 
 
-def _outputs(cell) -> list:
-    """The outputs a student sees: TensorFlow's log lines on stderr are left out, prints merged."""
-    return runner._merge_streams([out for out in cell.outputs if out.get("name") != "stderr"])
-
-
 def stamp(lesson: nbformat.NotebookNode, executed: nbformat.NotebookNode, run: dict, where: str = "") -> None:
     """Give ``lesson`` (in place) the outputs of ``executed``, cell by cell (matched by id), and their stamps."""
     ran = {cell.get("id"): cell for cell in executed.cells if cell.cell_type == "code"}
@@ -52,12 +47,8 @@ def stamp(lesson: nbformat.NotebookNode, executed: nbformat.NotebookNode, run: d
         if twin is None or twin.source != cell.source:
             raise results.Refused(f"{where}: cell {i} differs from the one that ran; run the notebook again "
                                   "from this commit, then add and stamp that run")
-        count += 1
-        cell.execution_count = count   # as a fresh kernel numbers them
-        cell.outputs = _outputs(twin)
-        for out in cell.outputs:
-            if "execution_count" in out:
-                out["execution_count"] = count
+        count += 1   # numbered as a fresh kernel numbers them; TensorFlow's log lines on stderr left out
+        runner.set_outputs(cell, [out for out in twin.outputs if out.get("name") != "stderr"], count)
         cell.metadata[KEY] = {"source_sha256": source_hash(cell.source)}
     lesson.metadata[KEY] = {"run": {k: run.get(k) for k in RUN_FIELDS}}
 
@@ -94,15 +85,14 @@ def stamp_run(folder: str | Path, file: Path = results.FILE, lessons_dir: Path =
     store = results.load_store(file)
     lines = []
     for key, entry in results.entries(run, str(folder), None):
-        published = [{k: e.get(k) for k in RUN_FIELDS[:2]} for e in store["notebooks"].get(key, [])]
-        if {k: run.get(k) for k in RUN_FIELDS[:2]} not in published:
+        stored = next((e for e in store["notebooks"].get(key, [])
+                       if (e["started"], e["commit"]) == (run["started"], run["commit"])), None)
+        if stored is None:
             raise results.Refused(f"{folder}: {entry['notebook']} of this run is not in {file}; "
                                   "mnist-lab results add it first")
-        part = next(e["part"] for e in store["notebooks"][key]
-                    if (e["started"], e["commit"]) == (run["started"], run["commit"]))
         lesson_path = lessons_dir / entry["notebook"]
         lesson = runner.read(lesson_path)
-        stamp(lesson, runner.read(folder / entry["notebook"]), {**run, "part": part}, str(lesson_path))
+        stamp(lesson, runner.read(folder / entry["notebook"]), {**run, "part": stored["part"]}, str(lesson_path))
         runner.write(lesson, lesson_path)
         lines.append(f"{lesson_path}: outputs of the run of {run['started']} "
                      f"({lesson_path.stat().st_size / 1e6:.1f} MB)")
