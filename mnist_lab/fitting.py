@@ -1,4 +1,4 @@
-"""The course's one training helper, taught in notebook 4 and reused by the notebooks after it.
+"""The course's one training helper, taught in notebook 3 and reused by the notebooks after it.
 
 It compiles and fits exactly as the lessons do, so a notebook can show its source once and then call it.
 """
@@ -11,8 +11,12 @@ import keras  # noqa: E402  (must come after the quiet TensorFlow import)
 from . import callbacks
 
 
-def compile_and_fit(model, run, *more_callbacks, learning_rate, data, batch_size, epochs, schedule=None):
-    """Compile ``model`` with Adam at ``learning_rate`` and sparse cross-entropy, then fit and validate it.
+def compile_and_fit(model, run, *more_callbacks, data, batch_size, epochs, optimizer="adam", learning_rate=None,
+                    schedule=None):
+    """Compile ``model`` with ``optimizer`` and sparse cross-entropy, then fit and validate it.
+
+    ``optimizer`` is a name Keras knows (``"adam"``, ``"sgd"``) or an optimizer, trained at ``learning_rate``
+    if given, else at its own default rate (0.001 for Adam, 0.01 for SGD).
 
     ``data`` is ``(x_train, y_train, x_val, y_val)``, or ``(x_train, y_train)`` for a final model that
     learns from every training image once all choices are made (no validation then); training runs
@@ -27,7 +31,9 @@ def compile_and_fit(model, run, *more_callbacks, learning_rate, data, batch_size
             raise ValueError(f"after the run, compile_and_fit takes Keras callbacks, got {extra!r}{hint}")
     x_train, y_train, *validation = data
     decay = [] if schedule is None else [callbacks.learning_rate_callback(schedule)]
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    optimizer = keras.optimizers.get(optimizer)
+    if learning_rate is not None:
+        optimizer.learning_rate = learning_rate
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs,
                      validation_data=tuple(validation) or None, verbose=0, callbacks=[run, *decay, *more_callbacks])

@@ -65,12 +65,49 @@ def test_a_learning_rate_in_place_of_a_callback_gets_a_clear_error(digits):
                                 data=small_data(digits), batch_size=32, epochs=1)
 
 
-@pytest.mark.parametrize("number", ["04", "05", "06", "07", "08", "09"])
-def test_notebooks_train_with_the_one_helper(number):
-    """Notebooks 4 to 9 call fitting.compile_and_fit, and none defines a training helper of its own."""
+def test_the_optimizer_is_chosen_by_name_at_its_own_default_rate(digits):
+    model = models.logistic_regression()
+    fitting.compile_and_fit(model, callbacks.EpochTimer(), optimizer="sgd", data=small_data(digits), batch_size=32,
+                            epochs=1)
+    assert isinstance(model.optimizer, keras.optimizers.SGD)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+
+
+def test_an_optimizer_object_trains_at_the_given_rate(digits):
+    model = models.logistic_regression()
+    fitting.compile_and_fit(model, callbacks.EpochTimer(), optimizer=keras.optimizers.SGD(momentum=0.9),
+                            learning_rate=0.05, data=small_data(digits), batch_size=32, epochs=1)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.05) and model.optimizer.momentum == 0.9
+
+
+def code_cells(number):
     path = next((ROOT / "notebooks").glob(f"{number}_*.ipynb"))
-    code = [cell.source for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
-    defined = {node.name for source in code for node in ast.walk(ast.parse(TransformerManager().transform_cell(source)))
-               if isinstance(node, ast.FunctionDef)}
-    assert not defined & {"fit", "compile_and_fit", "fit_recipe"}, f"notebook {number} defines its own fit helper"
+    return [cell.source for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
+
+
+def functions_defined(number):
+    """name -> the ast of each function a notebook defines."""
+    trees = (ast.parse(TransformerManager().transform_cell(source)) for source in code_cells(number))
+    return {node.name: node for tree in trees for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+
+
+TRAINING_NOTEBOOKS = ["03", "04", "05", "06", "07", "08", "09"]
+
+
+@pytest.mark.parametrize("number", TRAINING_NOTEBOOKS)
+def test_notebooks_train_with_the_one_helper(number):
+    """Notebooks 3 to 9 train with fitting.compile_and_fit; a function of their own may add callbacks and keep
+    records around it (notebook 3's fit, notebook 9's train_one) but never compiles or fits by itself."""
+    code = code_cells(number)
     assert any("fitting.compile_and_fit" in source for source in code), f"notebook {number} does not use the helper"
+    for name, tree in functions_defined(number).items():
+        calls = {ast.unparse(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+        own = {call for call in calls if call.endswith((".compile", ".fit"))}
+        assert not own, f"notebook {number}: {name}() trains with {own} instead of compile_and_fit"
+        assert name not in {"compile_and_fit", "fit_recipe"}, f"notebook {number} defines its own {name}"
+
+
+def test_the_helper_is_shown_once_where_it_is_taught():
+    """d2l's way: notebook 3 prints compile_and_fit's source; the notebooks after it only call it."""
+    shows = [n for n in TRAINING_NOTEBOOKS if any("getsource(fitting.compile_and_fit)" in s for s in code_cells(n))]
+    assert shows == ["03"]
