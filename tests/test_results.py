@@ -444,3 +444,21 @@ def test_add_from_the_wrong_folder_starts_no_results_file(tmp_path, monkeypatch,
     assert not Path("docs/results.json").exists()
     assert main(["results", "--file", "nowhere/results.json", "add", str(run)]) == EXIT_USAGE
     assert "nowhere: no such folder" in capsys.readouterr().err and not Path("nowhere").exists()
+
+
+@pytest.mark.parametrize("text, span", [("mnist-lab run", "`mnist-lab run`"),
+                                        ("run --set NAME=`x`", "`` run --set NAME=`x` ``"),
+                                        ("a ``b`` c", "```a ``b`` c```")])
+def test_a_command_with_backticks_stays_one_code_span(text, span):
+    assert results.code(text) == span
+
+
+def test_a_stored_command_with_a_backtick_renders_whole(repo):
+    run = write_run(repo / "a", NB02)
+    entry = json.loads((run / "run.json").read_text())
+    entry["command"] = "mnist-lab run --set 'NOTE=`x`'"
+    provenance.write(run, entry)
+    assert main(["results", "add", str(run)]) == EXIT_OK and main(["results", "render"]) == EXIT_OK
+    assert row("docs/results.md", "02")[10] == "``mnist-lab run --set 'NOTE=`x`'``"
+    assert "* **02**: ``MNIST_LAB_DATA_DIR=/data/mnist mnist-lab run --set 'NOTE=`x`'``, commit" in \
+        Path("docs/results.md").read_text()

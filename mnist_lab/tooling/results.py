@@ -238,6 +238,13 @@ def _batch(parameters: dict) -> str:
     return str(parameters.get("BATCH_SIZE", "—"))
 
 
+def code(text: str) -> str:
+    """``text`` as a Markdown code span, fenced by more backticks than it holds in a row (CommonMark)."""
+    fence = "`" * (1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def notebook_row(key: str, parts: list[dict] | None) -> list[str]:
     """One table row: model, settings, accuracies, goal, time, commit and command; "not measured yet" without data."""
     goal = f"≥ {GOALS[key]:.1f}%" if key in GOALS else "—"
@@ -246,7 +253,7 @@ def notebook_row(key: str, parts: list[dict] | None) -> list[str]:
     final = final_records(parts)
     seconds = sum(p["seconds"] for p in parts)
     commits = ", ".join(dict.fromkeys(f"`{(p['commit'] or 'unknown')[:7]}`" for p in parts))
-    commands = "<br>".join(f"`{p['command']}`" for p in parts)
+    commands = "<br>".join(code(p["command"]) for p in parts)
     if not final:
         return [key, "no model (data only)", "", "", "", goal, "", f"{seconds / 60:.1f} min", "", commits, commands]
     tests = [r["test_accuracy"] for r in final]
@@ -303,7 +310,7 @@ def docs_block(store: dict) -> list[str]:
             label = f", part {p['part']!r}" if p["part"] is not None else ""
             seeds = "; ".join(f"{r['name']}: {_pct(r['test_accuracy'])}" for r in final_records([p]))
             settings = "".join(f"{name}={value} " for name, value in (p["environment"] or {}).items())
-            lines.append(f"* **{key}**{label}: `{settings}{p['command']}`, commit `{p['commit']}`"
+            lines.append(f"* **{key}**{label}: {code(settings + p['command'])}, commit `{p['commit']}`"
                          f"{' (uncommitted changes)' if p['dirty'] else ''}, started {p['started']}, "
                          f"{p['seconds']:,.0f} s; {m['platform']}, {m['cpus']} CPUs, TensorFlow {m['tensorflow']}"
                          + (f"; test accuracy {seeds}" if seeds else ""))
@@ -316,7 +323,7 @@ def docs_block(store: dict) -> list[str]:
         rows = [[s["stage"], s["notebook"], _seconds([r["seconds_per_epoch"] for r in s["records"]]),
                  _pct(statistics.mean(r["best_val_accuracy"] for r in s["records"])),
                  _spread([r["test_accuracy"] for r in s["records"]])] for s in bench["stages"]]
-        lines += ["", "### `mnist-lab bench`", "", f"`{bench['command']}`, commit `{bench['commit']}`, "
+        lines += ["", "### `mnist-lab bench`", "", f"{code(bench['command'])}, commit `{bench['commit']}`, "
                   f"{bench['epochs']} epochs, seeds {', '.join(map(str, bench['seeds']))}, "
                   f"{bench['seconds']:,.0f} s in all.", ""]
         lines += _table(["stage", "notebook", "per epoch", "best val acc (mean)", "test acc"], rows)
