@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from mnist_lab import data
-from mnist_lab.tooling import lessons, results, runner
+from mnist_lab.tooling import lessons, results, runner, stamp
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {p.name[:2]: p for p in lessons.notebooks(ROOT / "notebooks")}
@@ -175,6 +175,17 @@ def test_intro_states_the_measured_accuracy(path):
         return
     assert said, f"{path.name}: the introduction does not say what test accuracy to expect"
     assert said.group(1) == f"{100 * statistics.mean(r['test_accuracy'] for r in final):.1f}"
+
+
+def test_outputs_of_one_part_of_a_run_say_which_part():
+    """Outputs stamped from one part of a run in parts (one seed of several) are announced as such."""
+    for path in NOTEBOOKS.values():
+        nb = runner.read(path)
+        run = stamp.run_of(nb)
+        if run is not None and run["part"] is not None:
+            said = re.search(r"\*\*Outputs shown:\*\*[^\n]*", nb.cells[0].source)
+            assert said and run["part"] in said.group(), \
+                f"{path.name}: its outputs come from part {run['part']!r}; the introduction must say so"
 
 
 # --- what the text says about the notebooks' runs on the complete MNIST ------------------------------
